@@ -1,0 +1,162 @@
+/**
+ * Backend selection: one tfjs engine per process, on the fastest backend that loads.
+ *
+ * Order: tfjs-node-gpu ("tensorflow" backend on CUDA), tfjs-node ("tensorflow" on CPU), wasm
+ * (XNNPACK, SIMD), cpu (pure JS: correct but minutes per training step, so only for tiny tests).
+ * `CVAEGAN_BACKEND=node-gpu|node|wasm|cpu` forces one (an error if it does not load).
+ *
+ * Every import of tfjs in this project goes through `@tensorflow/tfjs`, and danfojs-node's
+ * `@tensorflow/tfjs-node` dependency is overridden to the same package in package.json, so there is
+ * exactly one tfjs-core engine; `initBackend()` only chooses which backend that engine runs on.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as path from 'path';
+import { registerWasmKernels } from './wasm-kernels';
+
+export type BackendChoice = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendChoice[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+
+export interface BackendReport {
+  /** What we chose, in our own vocabulary. */
+  choice: BackendChoice;
+  /** tfjs's name for the active backend (`tf.getBackend()`). */
+  tfBackend: string;
+  /** Set when CVAEGAN_BACKEND forced the choice. */
+  forced: boolean;
+  /** Details of the chosen backend (wasm: SIMD and threads; node-gpu: device string). */
+  details: string[];
+  /** Every faster backend that was tried or skipped, with the reason. */
+  skipped: { choice: BackendChoice; reason: string }[];
+  /** Kernels this project registered on top of the backend (wasm gradient kernels). */
+  extraKernels: string[];
+}
+
+let current: BackendReport | undefined;
+let pending: Promise<BackendReport> | undefined;
+
+function parseForced(): BackendChoice | undefined {
+  const raw = process.env.CVAEGAN_BACKEND?.trim();
+  if (!raw) return undefined;
+  const value = raw.toLowerCase() as BackendChoice;
+  if (!BACKEND_ORDER.includes(value)) {
+    throw new Error(
+      `CVAEGAN_BACKEND=${raw} is not a backend; use one of ${BACKEND_ORDER.join(', ')} (or unset it).`,
+    );
+  }
+  return value;
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0].slice(0, 200);
+}
+
+/** Loads the tfjs-node(-gpu) native binding, if installed, and returns why not otherwise. */
+function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): string | undefined {
+  if (tf.findBackendFactory('tensorflow') != null) return undefined;
+  try {
+    // Dynamic require: these packages are optional and absent on machines without internet.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(pkg);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'MODULE_NOT_FOUND' && firstLine(e).includes(pkg)) {
+      return `${pkg} is not installed (it downloads libtensorflow at install time; see README "GPU")`;
+    }
+    return `${pkg} failed to load: ${firstLine(e)}`;
+  }
+  if (tf.findBackendFactory('tensorflow') == null) {
+    // package.json aliases @tensorflow/tfjs-node to plain tfjs for danfojs, so it can "load"
+    // without providing a native backend.
+    return `${pkg} resolves to plain @tensorflow/tfjs (the danfojs alias), not the native binding`;
+  }
+  return undefined;
+}
+
+interface Loaded {
+  details: string[];
+  extra: string[];
+}
+
+/** Activates `choice`; returns what loaded, or the reason it did not (a string). */
+async function tryBackend(choice: BackendChoice): Promise<Loaded | string> {
+  switch (choice) {
+    case 'node-gpu':
+    case 'node': {
+      const pkg = choice === 'node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      const why = loadNative(pkg);
+      if (why) return why;
+      if (!(await tf.setBackend('tensorflow'))) return `${pkg}: tf.setBackend('tensorflow') failed`;
+      const details: string[] = [];
+      if (choice === 'node-gpu') {
+        // tfjs-node-gpu silently falls back to CPU when CUDA/cuDNN do not load; tell the user.
+        const gpu = await nativeHasGpu();
+        if (!gpu) return `${pkg} loaded, but TensorFlow sees no GPU (CUDA 11.2 / cuDNN 8.1 libraries missing?)`;
+        details.push('CUDA GPU');
+      }
+      return { details, extra: [] };
+    }
+    case 'wasm': {
+      try {
+        const wasm = await import('@tensorflow/tfjs-backend-wasm');
+        const dist = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+        wasm.setWasmPaths(dist);
+        const extra = registerWasmKernels();
+        if (!(await tf.setBackend('wasm'))) return 'tf.setBackend("wasm") returned false';
+        const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+        const threads = wasm.getThreadsCount();
+        return { details: [`SIMD ${simd ? 'on' : 'off'}`, `${threads} thread${threads === 1 ? '' : 's'}`], extra };
+      } catch (e) {
+        return `wasm failed to initialise: ${firstLine(e)}`;
+      }
+    }
+    case 'cpu': {
+      await tf.setBackend('cpu');
+      return { details: ['pure JavaScript: fine for tiny tests, far too slow to train (minutes per step)'], extra: [] };
+    }
+  }
+}
+
+async function nativeHasGpu(): Promise<boolean> {
+  try {
+    // tfjs-node's backend records whether TensorFlow found a CUDA device when it loaded.
+    const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean; binding?: { isUsingGpuDevice?: () => boolean } };
+    return backend.isUsingGpuDevice ?? backend.binding?.isUsingGpuDevice?.() ?? false;
+  } catch {
+    return false;
+  }
+}
+
+async function select(): Promise<BackendReport> {
+  const forced = parseForced();
+  const order = forced ? [forced] : BACKEND_ORDER;
+  const skipped: BackendReport['skipped'] = [];
+  for (const choice of order) {
+    const r = await tryBackend(choice);
+    if (typeof r !== 'string') {
+      tf.enableProdMode(); // silences tfjs's "use tfjs-node" banner and per-op NaN checks
+      return { choice, tfBackend: tf.getBackend(), forced: forced !== undefined, details: r.details, skipped, extraKernels: r.extra };
+    }
+    skipped.push({ choice, reason: r });
+    if (forced) throw new Error(`CVAEGAN_BACKEND=${forced} was requested but it does not load: ${r}`);
+  }
+  throw new Error(`no tfjs backend loads: ${skipped.map((s) => `${s.choice}: ${s.reason}`).join('; ')}`);
+}
+
+/**
+ * Picks and activates the backend once per process; later calls return the same report.
+ * Call it before building any model.
+ */
+export function initBackend(): Promise<BackendReport> {
+  if (current) return Promise.resolve(current);
+  pending ??= select().then((r) => (current = r));
+  return pending;
+}
+
+/** One line per fact, for notebooks and the CLI. */
+export function describeBackend(r: BackendReport): string {
+  const lines = [`tfjs ${tf.version.tfjs} on backend "${r.tfBackend}" (${r.choice}${r.forced ? ', forced by CVAEGAN_BACKEND' : ''}): ${r.details.join(', ')}`];
+  for (const s of r.skipped) lines.push(`  skipped ${s.choice}: ${s.reason}`);
+  if (r.extraKernels.length) lines.push(`  project kernels registered: ${r.extraKernels.join(', ')}`);
+  return lines.join('\n');
+}
