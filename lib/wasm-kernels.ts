@@ -93,6 +93,91 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
 }
 
 /**
+ * The sub-pixel filter of a transposed convolution: F[jh, jw, o, (rh*sw + rw)*Ci + c] =
+ * W[(Th-1-jh)*sh + rh, (Tw-1-jw)*sw + rw, c, o], zero where that tap is past the kernel's edge.
+ * Built in JS because the rearrangement needs a rank-6 transpose, and the filter is small next to
+ * the convolution it feeds (at most a few ms for 5x5x256x128).
+ */
+function subPixelFilter(w: Float32Array, [kh, kw, ci, co]: number[], sh: number, sw: number): tf.Tensor4D {
+  const th = Math.ceil(kh / sh);
+  const tw = Math.ceil(kw / sw);
+  const depth = sh * sw * ci;
+  const f = new Float32Array(th * tw * co * depth);
+  for (let jh = 0; jh < th; jh++) {
+    for (let rh = 0; rh < sh; rh++) {
+      const i = (th - 1 - jh) * sh + rh;
+      if (i >= kh) continue;
+      for (let jw = 0; jw < tw; jw++) {
+        for (let rw = 0; rw < sw; rw++) {
+          const j = (tw - 1 - jw) * sw + rw;
+          if (j >= kw) continue;
+          const phase = (rh * sw + rw) * ci;
+          for (let c = 0; c < ci; c++) {
+            const src = ((i * kw + j) * ci + c) * co;
+            const dst = (jh * tw + jw) * co * depth + phase + c;
+            for (let o = 0; o < co; o++) f[dst + o * depth] = w[src + o];
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor4d(f, [th, tw, co, depth]);
+}
+
+/**
+ * Pads (positive) or crops (negative) rows and columns of an NHWC tensor before a convolution.
+ * Returns the tensor to convolve and the non-negative explicit padding for tf.conv2d.
+ */
+function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number):
+  [tf.Tensor4D, [[number, number], [number, number], [number, number], [number, number]]] {
+  const [n, h, w, c] = t.shape;
+  const ct = Math.max(0, -top), cb = Math.max(0, -bottom), cl = Math.max(0, -left), cr = Math.max(0, -right);
+  const cropped = ct || cb || cl || cr ? tf.slice(t, [0, ct, cl, 0], [n, h - ct - cb, w - cl - cr, c]) : t;
+  return [cropped, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]];
+}
+
+/**
+ * dx of a convolution (and the forward pass of conv2dTranspose), as ONE stride-1 XNNPACK convolution.
+ *
+ * With u = h + padTop written as u = m*s + r (r in [0,s)): dx[u] = sum_t dy[m - t] * W[t*s + r] for
+ * t < T = ceil(k/s). So for each phase r it is a stride-1 correlation of dy with a flipped T-tap
+ * sub-filter; stacking the s*s phases as output channels gives one convolution with s*s*Ci outputs,
+ * which a transpose/reshape interleaves back to full resolution ("sub-pixel" decomposition). Only
+ * the rows m that cover x are computed. Zero-dilating dy instead would spend s*s times the
+ * arithmetic on zeros; numbers for both and for the shipped kernel are in docs/design.md.
+ */
+function conv2DBackpropInput({ inputs, backend, attrs }: KernelArgs): Info {
+  const wasm = backend as BackendWasm;
+  const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  requireChannelsLast('Conv2DBackpropInput', a.dataFormat);
+  const filterInfo = input(inputs, 'filter');
+  const result = tf.tidy(() => {
+    const dy = asTensor<tf.Rank.R4>(input(inputs, 'dy'), wasm);
+    const info = tf.backend_util.computeConv2DInfo(
+      a.inputShape, filterInfo.shape as [number, number, number, number], a.strides, 1, a.pad,
+      a.dimRoundingMode, false, 'channelsLast');
+    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info;
+    const [n, ho, wo] = dy.shape;
+    const ci = info.inChannels;
+    const th = Math.ceil(kh / sh), tw = Math.ceil(kw / sw);
+    // Rows m of each phase needed to cover u in [top, top + h).
+    const mh0 = Math.floor(info.padInfo.top / sh), mh1 = Math.floor((info.padInfo.top + h - 1) / sh);
+    const mw0 = Math.floor(info.padInfo.left / sw), mw1 = Math.floor((info.padInfo.left + w - 1) / sw);
+    const f = subPixelFilter(wasm.readSync(filterInfo.dataId) as Float32Array, filterInfo.shape, sh, sw);
+    const [dyc, pads] = padOrCrop(dy, th - 1 - mh0, mh1 - (ho - 1), tw - 1 - mw0, mw1 - (wo - 1));
+    const phases = tf.conv2d(dyc, f, 1, pads); // [n, mh1-mh0+1, mw1-mw0+1, sh*sw*ci]
+    const mh = mh1 - mh0 + 1, mw = mw1 - mw0 + 1;
+    const full = sh === 1
+      ? phases.reshape([n, mh, mw * sw, ci])
+      : tf.transpose(phases.reshape([n, mh, mw, sh, sw * ci]), [0, 1, 3, 2, 4]).reshape([n, mh * sh, mw * sw, ci]);
+    const offH = info.padInfo.top - mh0 * sh, offW = info.padInfo.left - mw0 * sw;
+    if (offH === 0 && offW === 0 && mh * sh === h && mw * sw === w) return full;
+    return tf.slice(full, [0, offH, offW, 0], [n, h, w, ci]);
+  });
+  return handOver(result, wasm);
+}
+
+/**
  * Sum of the rows of x that share a segment id; ids outside [0, numSegments) are dropped, as on the
  * cpu backend. It only backs the gradient of tf.gather (embedding-style lookups), so a plain loop
  * over the wasm heap is enough.
@@ -118,6 +203,8 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): Info {
 const KERNELS: { name: string; kernelFunc: (args: KernelArgs) => Info; replaces: boolean }[] = [
   { name: 'Conv2DBackpropFilter', kernelFunc: conv2DBackpropFilter, replaces: false },
   { name: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum, replaces: false },
+  // The shipped one is a scalar loop, several times slower than the convolution it differentiates.
+  { name: 'Conv2DBackpropInput', kernelFunc: conv2DBackpropInput, replaces: true },
 ];
 
 const ours = new Set<tf.KernelFunc>();
