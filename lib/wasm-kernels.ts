@@ -178,6 +178,54 @@ function conv2DBackpropInput({ inputs, backend, attrs }: KernelArgs): Info {
 }
 
 /**
+ * Gradient of max pooling: each dy goes to the first largest element of its window, as on the cpu
+ * backend. The shipped wasm MaxPoolGrad drops the gradient of windows whose maximum is negative
+ * (it returned 0 where cpu gives dy; found by test/wasm-gradients.test.ts), which after a
+ * leaky ReLU is most windows of some channels. A JS loop over the wasm heap: pooling gradients
+ * are a small part of a step.
+ */
+function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): Info {
+  const wasm = backend as BackendWasm;
+  const a = attrs as unknown as tf.MaxPoolGradAttrs;
+  const x = input(inputs, 'input');
+  const dyInfo = input(inputs, 'dy');
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo } = info;
+  const xs = wasm.readSync(x.dataId) as Float32Array;
+  const dy = wasm.readSync(dyInfo.dataId) as Float32Array;
+  const dx = new Float32Array(xs.length);
+  const best = new Float32Array(c);
+  const bestAt = new Int32Array(c);
+  for (let b = 0; b < n; b++) {
+    for (let p = 0; p < ho; p++) {
+      const r0 = p * info.strideHeight - info.padInfo.top;
+      const rLo = Math.max(0, r0), rHi = Math.min(h, r0 + info.effectiveFilterHeight);
+      for (let q = 0; q < wo; q++) {
+        const c0 = q * info.strideWidth - info.padInfo.left;
+        const cLo = Math.max(0, c0), cHi = Math.min(w, c0 + info.effectiveFilterWidth);
+        best.fill(-Infinity);
+        bestAt.fill(-1);
+        for (let r = rLo; r < rHi; r++) {
+          for (let col = cLo; col < cHi; col++) {
+            const base = ((b * h + r) * w + col) * c;
+            for (let d = 0; d < c; d++) {
+              if (xs[base + d] > best[d]) {
+                best[d] = xs[base + d];
+                bestAt[d] = base + d;
+              }
+            }
+          }
+        }
+        const dyBase = ((b * ho + p) * wo + q) * c;
+        for (let d = 0; d < c; d++) if (bestAt[d] >= 0) dx[bestAt[d]] += dy[dyBase + d];
+      }
+    }
+  }
+  return wasm.makeOutput(x.shape, 'float32', undefined, dx);
+}
+
+/**
  * Sum of the rows of x that share a segment id; ids outside [0, numSegments) are dropped, as on the
  * cpu backend. It only backs the gradient of tf.gather (embedding-style lookups), so a plain loop
  * over the wasm heap is enough.
@@ -205,6 +253,8 @@ const KERNELS: { name: string; kernelFunc: (args: KernelArgs) => Info; replaces:
   { name: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum, replaces: false },
   // The shipped one is a scalar loop, several times slower than the convolution it differentiates.
   { name: 'Conv2DBackpropInput', kernelFunc: conv2DBackpropInput, replaces: true },
+  // The shipped one loses the gradient of windows whose maximum is negative.
+  { name: 'MaxPoolGrad', kernelFunc: maxPoolGrad, replaces: true },
 ];
 
 const ours = new Set<tf.KernelFunc>();

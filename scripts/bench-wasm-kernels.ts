@@ -46,7 +46,7 @@ function zeroDilated(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: number[], s: numbe
     const k = w.shape[0];
     const z = tf.concat([dy.reshape([n, ho, wo, 1, co]), tf.zeros([n, ho, wo, s - 1, co])], 3)
       .reshape([n, ho, wo * s, co]);
-    const zz = tf.concat([z.reshape([n, ho, 1, wo * s, co]), tf.zeros([n, ho, s - 1, wo * s, co])], 2)
+    const zz: tf.Tensor4D = tf.concat([z.reshape([n, ho, 1, wo * s, co]), tf.zeros([n, ho, s - 1, wo * s, co])], 2)
       .reshape([n, ho * s, wo * s, co]);
     const wf = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
     const top = k - 1 - info.padInfo.top;
@@ -54,7 +54,7 @@ function zeroDilated(dy: tf.Tensor4D, w: tf.Tensor4D, xShape: number[], s: numbe
     const left = k - 1 - info.padInfo.left;
     const right = info.inWidth + k - 1 - left - (wo * s - s + 1);
     const cropped = tf.slice(zz, [0, 0, 0, 0], [n, ho * s - s + 1, wo * s - s + 1, co]);
-    return tf.conv2d(cropped, wf, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+    return tf.conv2d(cropped as tf.Tensor4D, wf, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
   });
 }
 
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const repeats = Number(process.argv[2] ?? 3);
   await setup();
   // [x shape, kernel, stride, out channels]: the conv's input x and the transpose conv's output.
-  const cases: [number[], number, number, number][] = [
+  const cases: [[number, number, number, number], number, number, number][] = [
     [[32, 16, 16, 128], 5, 2, 256], // 8x8x256 -> 16x16x128 transposed conv, 5x5
     [[32, 64, 64, 3], 5, 2, 64], // 32x32x64 -> 64x64x3
     [[32, 32, 32, 64], 4, 2, 128],
