@@ -130,7 +130,7 @@ export class TrainingMonitor {
       await this.plot?.flush();
       await this.gridDisplay?.flush();
       if (this.interrupted) {
-        console.log(`training stopped by interrupt after step ${this.lastStep ?? '(none)'}; the model is intact and can be saved`);
+        console.log(`training stopped early (interrupt) after step ${this.lastStep ?? '(none)'}; the model is intact and can be saved`);
       }
     } finally {
       this.interrupt?.dispose();
