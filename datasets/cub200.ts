@@ -4,7 +4,7 @@
  * image_class_labels.txt, train_test_split.txt and bounding_boxes.txt (space-separated, 1-based ids).
  * Works unchanged on a subset whose metadata lists only the images present (the staged copy).
  */
-import { existsSync, readdirSync, readFileSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import type { Box, SourceIndex } from './types';
 
@@ -57,7 +57,6 @@ export function indexCub200(root: string, split: string): SourceIndex {
   const files: string[] = [];
   const labels: number[] = [];
   const boxList: Box[] = [];
-  const listed = new Map<string, Set<string>>();
   for (const id of imageIds) {
     const where = (f: string) => `${join(dir, f)}: image id ${id} (${images.get(id)![0]})`;
     const cls = imageClass.get(id)?.[0];
@@ -75,20 +74,6 @@ export function indexCub200(root: string, split: string): SourceIndex {
     files.push(rel);
     labels.push(label);
     boxList.push({ x: box[0], y: box[1], width: box[2], height: box[3] });
-    const folder = rel.slice(0, rel.lastIndexOf('/'));
-    if (!listed.has(folder)) listed.set(folder, new Set());
-  }
-  // One readdir per class folder instead of one stat per image.
-  for (const folder of listed.keys()) {
-    try {
-      for (const f of readdirSync(join(dir, folder))) listed.get(folder)!.add(f);
-    } catch {
-      /* reported below as missing files */
-    }
-  }
-  const missing = files.filter((f) => !listed.get(f.slice(0, f.lastIndexOf('/')))!.has(f.slice(f.lastIndexOf('/') + 1)));
-  if (missing.length) {
-    throw new Error(`CUB-200-2011: ${missing.length} images listed in images.txt are missing under ${join(dir, 'images')} (first: ${missing.slice(0, 3).join(', ')}); re-extract the archive or fix images.txt`);
   }
   return { name: 'cub200', root: dir, files, labels, classNames, classSizes, boxes: boxList };
 }

@@ -8,7 +8,7 @@
  * identity folder) is an error that says what was expected.
  */
 import { createHash } from 'crypto';
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, readFileSync, readdirSync } from 'fs';
 import { join } from 'path';
 import { cacheFilePath, fingerprint, readCache, writeCache, type CachedImages } from './cache';
 import { cubFolder, indexCub200 } from './cub200';
@@ -112,6 +112,29 @@ export function applySelection(index: SourceIndex, classIds: number[], maxPerCla
   };
 }
 
+/**
+ * Every selected file must exist. Checked after selecting classes, so a partial copy (some classes
+ * only) still loads what it has; one directory listing per folder instead of one stat per image.
+ */
+function checkPresent(index: SourceIndex): void {
+  const listings = new Map<string, Set<string>>();
+  const missing = index.files.filter((f) => {
+    const cut = f.lastIndexOf('/');
+    const dir = cut < 0 ? '' : f.slice(0, cut);
+    if (!listings.has(dir)) {
+      try {
+        listings.set(dir, new Set(readdirSync(join(index.root, dir))));
+      } catch {
+        listings.set(dir, new Set());
+      }
+    }
+    return !listings.get(dir)!.has(f.slice(cut + 1));
+  });
+  if (missing.length) {
+    throw new Error(`${index.name}: ${missing.length} of the ${index.files.length} selected images are missing under ${index.root} (first: ${missing.slice(0, 3).join(', ')}); the copy is incomplete: extract the archive again (the downloader does it) or select only the classes present`);
+  }
+}
+
 function validateOptions(opts: LoadOptions): void {
   if (!(RESOLUTIONS as readonly number[]).includes(opts.resolution)) {
     throw new Error(`resolution must be one of ${RESOLUTIONS.join(', ')}, got ${opts.resolution}`);
@@ -165,6 +188,7 @@ export async function loadDataset(opts: LoadOptions): Promise<ImageDataset> {
   const index = applySelection(full, classIds, opts.maxPerClass);
   const label = `${name} ${split} ${resolution}px`;
   if (index.files.length === 0) throw new Error(`${label}: the selection has no images`);
+  checkPresent(index);
 
   const started = Date.now();
   const keyHash = createHash('sha256')
