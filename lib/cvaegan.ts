@@ -1,0 +1,405 @@
+/**
+ * CVAE-GAN (Bao et al., ICCV 2017): four networks, six loss terms, and Algorithm 1's training step
+ * with its gradient routing.
+ *
+ * One step on a real batch (x_r, c_r), with eps, z_p ~ N(0, I) drawn from the model's seeded Rng:
+ *
+ *   (1) x_f = G(mu + sigma*eps, c_r) with (mu, logvar) = E(x_r, c_r)     reconstructions
+ *       x_p = G(z_p, c_p), c_p = c_r                                      prior samples
+ *   (2) C <- C - grad_C L_C            L_C = -log P(c_r | x_r)
+ *       D <- D - grad_D L_D            L_D = -(log D(x_r) + log(1 - D(x_f)) + log(1 - D(x_p)))
+ *   (3) with the updated, frozen D and C as feature extractors:
+ *       G <- G - grad_G (lambda2 L_G + lambda3 L_GD + lambda4 L_GC)
+ *       E <- E - grad_E (lambda1 L_KL + lambda2 L_G)
+ *
+ * How the routing is exact with two gradient computations (the networks' variables are disjoint):
+ * - (2) is one tf.variableGrads of L_C + L_D over C's and D's variables. x_f and x_p enter as
+ *   plain tensors computed in (1), so nothing flows to E or G; L_C has no D variable in it and L_D
+ *   no C variable, so each net gets exactly its own loss's gradient.
+ * - (3) is one tf.variableGrads of S = lambda1 L_KL + lambda2 L_G + lambda3 L_GD + lambda4 L_GC over
+ *   E's and G's variables. L_KL does not depend on G, so grad_G S = G's loss gradient. L_GD and L_GC
+ *   depend only on x_p = G(z_p, c_p), which does not involve E (G runs on the reconstruction batch
+ *   and the prior batch separately, so batch-norm statistics do not couple them, and D and C run in
+ *   inference mode, one image at a time), so grad_E S = E's loss gradient. D and C are in neither
+ *   variable list of (3): they are fixed feature extractors there.
+ * Order: (2) before (3) as in Algorithm 1, so G and E learn against the D and C of this step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkImageShape, ModelConfig, validateConfig } from './config';
+import {
+  addModelFiles, addTensorFile, CheckpointFiles, CheckpointMeta, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
+} from './checkpoint';
+import * as L from './losses';
+import { buildNetworks, NET_NAMES, NetName, Networks, summarize, trainableVars } from './networks';
+import { Rng, RngState } from './rng';
+import type { GenerativeModel, StepResult } from './model';
+
+export const CVAEGAN_LOSSES = ['L_C', 'L_D', 'L_KL', 'L_G', 'L_GD', 'L_GC', 'L_G_pixel', 'L_G_fD', 'L_G_fC'] as const;
+/** acc_C: C's accuracy on the real batch; D_*: mean D output (probability "real") per input kind. */
+export const CVAEGAN_METRICS = ['acc_C', 'D_real', 'D_recon', 'D_prior'] as const;
+
+/** The noise of one step: eps for z = mu + sigma * eps, and the prior codes z_p. Both [m, zDim]. */
+export interface StepNoise {
+  eps: tf.Tensor2D;
+  zp: tf.Tensor2D;
+}
+
+/** z ~ q(z | x, c) by reparameterisation, differentiable in mu and logvar: z = mu + exp(logvar / 2) * eps. */
+export function reparameterize(mu: tf.Tensor2D, logvar: tf.Tensor2D, eps: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), eps)) as tf.Tensor2D);
+}
+
+/**
+ * Step (1): E and G in training mode. G runs on the reconstruction codes and on the prior codes as
+ * two batches, so that x_p does not depend on E through batch-norm statistics.
+ */
+export function generatorForward(
+  nets: Networks,
+  x: tf.Tensor4D,
+  onehot: tf.Tensor2D,
+  onehotPrior: tf.Tensor2D,
+  noise: StepNoise,
+): { mu: tf.Tensor2D; logvar: tf.Tensor2D; xf: tf.Tensor4D; xp: tf.Tensor4D } {
+  const [mu, logvar] = nets.E.apply([x, onehot], { training: true }) as tf.Tensor2D[];
+  const z = reparameterize(mu, logvar, noise.eps);
+  const xf = nets.G.apply([z, onehot], { training: true }) as tf.Tensor4D;
+  const xp = nets.G.apply([noise.zp, onehotPrior], { training: true }) as tf.Tensor4D;
+  return { mu, logvar, xf, xp };
+}
+
+/**
+ * Step (2)'s losses. C sees real images only. D sees [x_r; x_f; x_p] as one batch, so its batch
+ * statistics (and the moving averages used by its inference-mode features in step 3) describe the
+ * mixture of real and generated images it must tell apart.
+ */
+export function classifierDiscriminatorLosses(nets: Networks, x: tf.Tensor4D, onehot: tf.Tensor2D, xf: tf.Tensor4D, xp: tf.Tensor4D) {
+  const [logitsC] = nets.C.apply(x, { training: true }) as tf.Tensor2D[];
+  const LC = L.classifierLoss(logitsC, onehot);
+  const [logitsD] = nets.D.apply(tf.concat([x, xf, xp]), { training: true }) as tf.Tensor2D[];
+  const [lr, lf, lp] = tf.split(logitsD, 3);
+  const LD = L.discriminatorLoss(lr, lf, lp);
+  const acc = tf.mean(tf.cast(tf.equal(tf.argMax(logitsC, 1), tf.argMax(onehot, 1)), 'float32')) as tf.Scalar;
+  const dMean = (l: tf.Tensor) => tf.mean(tf.sigmoid(l)) as tf.Scalar;
+  return { LC, LD, acc, dReal: dMean(lr), dRecon: dMean(lf), dPrior: dMean(lp) };
+}
+
+/**
+ * Step (3)'s losses. D and C run in inference mode: fixed functions of one image each, which keeps
+ * their state unchanged and keeps x_p's features independent of x_f's. The class centres are
+ * updated with this batch's real features before L_GC uses them (Algorithm 1's order); the updated
+ * centres are returned for the caller to store once the losses are known to be finite.
+ */
+export function encoderGeneratorLosses(
+  nets: Networks,
+  cfg: ModelConfig,
+  x: tf.Tensor4D,
+  onehot: tf.Tensor2D,
+  noise: StepNoise,
+  centres: tf.Tensor2D,
+  seen: tf.Tensor1D,
+) {
+  const lc = cfg.loss;
+  const { mu, logvar, xf, xp } = generatorForward(nets, x, onehot, onehot, noise);
+  // Inference mode treats each image alone, so the real images' features can come from their own
+  // pass, which no gradient reaches (backpropagating through a joint pass would also compute the
+  // real third of the input gradient, for nothing).
+  const [, fDr] = nets.D.apply(x, { training: false }) as tf.Tensor2D[];
+  const [, fCr] = nets.C.apply(x, { training: false }) as tf.Tensor2D[];
+  const [, fD] = nets.D.apply(tf.concat([xf, xp]), { training: false }) as tf.Tensor2D[];
+  const [, fC] = nets.C.apply(tf.concat([xf, xp]), { training: false }) as tf.Tensor2D[];
+  const [fDf, fDp] = tf.split(fD, 2) as tf.Tensor2D[];
+  const [fCf, fCp] = tf.split(fC, 2) as tf.Tensor2D[];
+  const KL = L.klLoss(mu, logvar, lc.kl);
+  const rec = L.reconstructionLoss({ xr: x, xf, fDr, fDf, fCr, fCf }, lc.pairwise);
+  const GD = L.meanFeatureMatchingLoss(fDr, fDp, lc.featureMatching);
+  const next = L.updateClassCentres(centres, seen, fCr, onehot, lc.centreDecay);
+  // c_p = c_r: every class present among the prior labels has a real centre from this very batch.
+  const GC = L.classFeatureMatchingLoss(next.centres, fCp, onehot, lc.featureMatching);
+  const total = tf.addN([tf.mul(lc.lambdaKL, KL), tf.mul(lc.lambdaG, rec.total), tf.mul(lc.lambdaGD, GD), tf.mul(lc.lambdaGC, GC)]) as tf.Scalar;
+  return { total, KL, LG: rec.total, GD, GC, pixel: rec.pixel, fD: rec.fD, fC: rec.fC, centres: next.centres, seen: next.seen };
+}
+
+/** Runs `fn`, then puts back the non-trainable state (batch-norm moving statistics) of `models`. */
+function keepingState<T>(models: tf.LayersModel[], fn: () => T): T {
+  const saved = models.flatMap((m) => m.nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
+  try {
+    return fn();
+  } finally {
+    for (const s of saved) {
+      s.w.write(s.v);
+      s.v.dispose();
+    }
+  }
+}
+
+function toLabelTensor(labels: ArrayLike<number> | tf.Tensor1D): tf.Tensor1D {
+  return labels instanceof tf.Tensor ? (tf.cast(labels, 'int32') as tf.Tensor1D) : tf.tensor1d(Array.from(labels), 'int32');
+}
+
+/** Architecture fields: a checkpoint can be restored into a model only when these match. */
+const ARCHITECTURE = ['resolution', 'numClasses', 'zDim', 'norm', 'encoder', 'generator', 'discriminator', 'classifier'] as const;
+
+export class CVAEGAN implements GenerativeModel {
+  readonly kind = 'cvaegan' as const;
+  readonly lossNames: readonly string[] = CVAEGAN_LOSSES;
+  readonly metricNames: readonly string[] = CVAEGAN_METRICS;
+  readonly config: ModelConfig;
+  readonly nets: Networks;
+  private readonly vars: Record<NetName, tf.Variable[]>;
+  private opt: Record<NetName, tf.AdamOptimizer>;
+  /** Real class centres of f_C for L_GC, [K, d_C], and which classes have been seen (0/1, [K]). */
+  private readonly centres: tf.Variable;
+  private readonly seen: tf.Variable;
+  /** Training noise (weights init, eps, z_p): saved in checkpoints. */
+  private rng: Rng;
+  /** Noise for sample()/reconstruct() without a seed, apart so that sampling never shifts training. */
+  private sampleRng: Rng;
+  private _step = 0;
+  private disposed = false;
+
+  constructor(config: ModelConfig) {
+    validateConfig(config);
+    this.config = JSON.parse(JSON.stringify(config)) as ModelConfig;
+    this.rng = new Rng(config.seed, 0);
+    this.sampleRng = new Rng(config.seed, 1);
+    this.nets = buildNetworks(this.config, this.rng);
+    this.vars = { E: trainableVars(this.nets.E), G: trainableVars(this.nets.G), D: trainableVars(this.nets.D), C: trainableVars(this.nets.C) };
+    this.opt = this.makeOptimizers();
+    const dC = (this.nets.C.outputs[1].shape as number[])[1];
+    // tidy: tf.variable shares the zeros' data, and the zeros themselves must not stay allocated.
+    this.centres = tf.tidy(() => tf.variable(tf.zeros([config.numClasses, dC]), false));
+    this.seen = tf.tidy(() => tf.variable(tf.zeros([config.numClasses]), false));
+  }
+
+  get step(): number {
+    return this._step;
+  }
+
+  private makeOptimizers(): Record<NetName, tf.AdamOptimizer> {
+    const o = this.config.optimizer;
+    const make = () => tf.train.adam(o.learningRate, o.beta1, o.beta2);
+    return { E: make(), G: make(), D: make(), C: make() };
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new Error('this model was disposed; create or load a new one');
+  }
+
+  private checkLabels(labels: tf.Tensor, m: number, what: string): void {
+    if (labels.rank !== 1 || labels.shape[0] !== m) throw new Error(`${what}: labels have shape [${labels.shape}], expected [${m}] (one integer class per image)`);
+    const K = this.config.numClasses;
+    const v = labels.dataSync();
+    for (let i = 0; i < v.length; i++) {
+      if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= K) {
+        throw new Error(`${what}: label ${v[i]} at index ${i} is not a class of this model (0..${K - 1}); was the model built with the dataset's numClasses?`);
+      }
+    }
+  }
+
+  /** Adam on one network, gradients passed in the network's fixed variable order (Adam's state is positional). */
+  private applyGrads(net: NetName, grads: tf.NamedTensorMap): void {
+    const ordered = this.vars[net].map((v) => {
+      const g = grads[v.name];
+      if (!g) throw new Error(`internal: no gradient for ${net} variable ${v.name}`);
+      return { name: v.name, tensor: g };
+    });
+    this.opt[net].applyGradients(ordered);
+  }
+
+  trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult {
+    this.assertUsable();
+    checkImageShape(this.config, x.shape, 'trainStep: images');
+    const m = x.shape[0];
+    if (m < 2) throw new Error(`trainStep: a batch needs at least 2 images (batch statistics and batch means), got ${m}`);
+    this.checkLabels(labels, m, 'trainStep');
+    const step = this._step + 1;
+    const { zDim, loss: lc } = this.config;
+    const epsSeed = this.rng.seed();
+    const zSeed = this.rng.seed();
+    const onehot = L.asOneHot(labels, this.config.numClasses);
+    const noise: StepNoise = {
+      eps: tf.randomNormal([m, zDim], 0, 1, 'float32', epsSeed),
+      zp: tf.randomNormal([m, zDim], 0, 1, 'float32', zSeed),
+    };
+    const { E, G, D, C } = this.nets;
+    try {
+      // (1) Reconstructions and prior samples with the current E, G. Their batch-norm statistics
+      // move once per step, in (3), so this extra forward pass leaves them as they were.
+      const { xf, xp } = keepingState([E, G], () =>
+        tf.tidy(() => {
+          const r = generatorForward(this.nets, x, onehot, onehot, noise);
+          return { xf: r.xf, xp: r.xp };
+        }),
+      );
+      // (2) C by L_C, D by L_D.
+      let kept1: tf.Tensor1D | undefined;
+      const g1 = tf.variableGrads(() => {
+        const r = classifierDiscriminatorLosses(this.nets, x, onehot, xf, xp);
+        kept1 = tf.keep(tf.stack([r.LC, r.LD, r.acc, r.dReal, r.dRecon, r.dPrior]) as tf.Tensor1D);
+        return tf.add(r.LC, r.LD) as tf.Scalar;
+      }, [...this.vars.C, ...this.vars.D]);
+      tf.dispose([xf, xp, g1.value]);
+      const v1 = kept1!.dataSync();
+      kept1!.dispose();
+      const lossesCD = { L_C: v1[0], L_D: v1[1] };
+      const metrics = { acc_C: v1[2], D_real: v1[3], D_recon: v1[4], D_prior: v1[5] };
+      try {
+        L.checkFinite(lossesCD, step);
+        this.applyGrads('C', g1.grads);
+        this.applyGrads('D', g1.grads);
+      } finally {
+        tf.dispose(g1.grads);
+      }
+
+      // (3) G by lambda2 L_G + lambda3 L_GD + lambda4 L_GC, E by lambda1 L_KL + lambda2 L_G.
+      let kept2: tf.Tensor1D | undefined;
+      let next: { centres: tf.Tensor2D; seen: tf.Tensor1D } | undefined;
+      const g2 = tf.variableGrads(() => {
+        const r = encoderGeneratorLosses(this.nets, this.config, x, onehot, noise, this.centres as tf.Tensor2D, this.seen as tf.Tensor1D);
+        kept2 = tf.keep(tf.stack([r.KL, r.LG, r.GD, r.GC, r.pixel, r.fD, r.fC]) as tf.Tensor1D);
+        next = { centres: tf.keep(r.centres), seen: tf.keep(r.seen) };
+        return r.total;
+      }, [...this.vars.E, ...this.vars.G]);
+      g2.value.dispose();
+      const v2 = kept2!.dataSync();
+      kept2!.dispose();
+      const lossesEG = { L_KL: v2[0], L_G: v2[1], L_GD: v2[2], L_GC: v2[3], L_G_pixel: v2[4], L_G_fD: v2[5], L_G_fC: v2[6] };
+      try {
+        L.checkFinite(lossesEG, step);
+        this.applyGrads('G', g2.grads);
+        this.applyGrads('E', g2.grads);
+        this.centres.assign(next!.centres);
+        this.seen.assign(next!.seen);
+      } finally {
+        tf.dispose(g2.grads);
+        tf.dispose([next!.centres, next!.seen]);
+      }
+      this._step = step;
+      const all: Record<string, number> = { ...lossesCD, ...lossesEG };
+      const losses: Record<string, number> = {};
+      for (const k of CVAEGAN_LOSSES) losses[k] = all[k];
+      return { step, losses, metrics };
+    } finally {
+      tf.dispose([onehot, noise.eps, noise.zp]);
+    }
+  }
+
+  sample(labels: ArrayLike<number>, opts: { z?: tf.Tensor2D; seed?: number } = {}): tf.Tensor4D {
+    this.assertUsable();
+    const n = labels.length;
+    if (n < 1) throw new Error('sample: give at least one label');
+    const c = toLabelTensor(labels);
+    try {
+      this.checkLabels(c, n, 'sample');
+      if (opts.z && (opts.z.rank !== 2 || opts.z.shape[0] !== n || opts.z.shape[1] !== this.config.zDim)) {
+        throw new Error(`sample: z has shape [${opts.z.shape}], expected [${n}, ${this.config.zDim}] (one code per label)`);
+      }
+      const seed = opts.seed ?? this.sampleRng.seed();
+      return tf.tidy(() => {
+        const z = opts.z ?? tf.randomNormal([n, this.config.zDim], 0, 1, 'float32', seed);
+        return this.nets.G.apply([z, L.asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor4D;
+      });
+    } finally {
+      c.dispose();
+    }
+  }
+
+  encode(x: tf.Tensor4D, labels: ArrayLike<number> | tf.Tensor1D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    this.assertUsable();
+    checkImageShape(this.config, x.shape, 'encode: images');
+    const c = toLabelTensor(labels);
+    try {
+      this.checkLabels(c, x.shape[0], 'encode');
+      const [mu, logvar] = tf.tidy(() => this.nets.E.apply([x, L.asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor2D[]);
+      return { mu, logvar };
+    } finally {
+      c.dispose();
+    }
+  }
+
+  reconstruct(x: tf.Tensor4D, labels: ArrayLike<number> | tf.Tensor1D, opts: { seed?: number } = {}): tf.Tensor4D {
+    const { mu, logvar } = this.encode(x, labels);
+    const c = toLabelTensor(labels);
+    try {
+      return tf.tidy(() => {
+        const z = opts.seed === undefined ? mu : reparameterize(mu, logvar, tf.randomNormal(mu.shape, 0, 1, 'float32', opts.seed));
+        return this.nets.G.apply([z, L.asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor4D;
+      });
+    } finally {
+      tf.dispose([mu, logvar, c]);
+    }
+  }
+
+  summary() {
+    return summarize(this.nets);
+  }
+
+  async save(dir: string, extra?: object): Promise<void> {
+    this.assertUsable();
+    const files: CheckpointFiles = new Map();
+    for (const n of NET_NAMES) await addModelFiles(files, n, this.nets[n]);
+    const optimizers: Record<string, tf.io.WeightsManifestEntry[]> = {};
+    for (const n of NET_NAMES) {
+      const w = await this.opt[n].getWeights();
+      try {
+        optimizers[n] = await addTensorFile(files, `optimizer/${n}.bin`, w);
+      } finally {
+        w[0].tensor.dispose(); // the iteration count, created by getWeights; the rest are Adam's own variables
+      }
+    }
+    const state = await addTensorFile(files, 'state.bin', [
+      { name: 'centres', tensor: this.centres },
+      { name: 'seen', tensor: this.seen },
+    ]);
+    writeCheckpoint(dir, {
+      kind: this.kind,
+      step: this._step,
+      config: this.config,
+      rng: this.rng.state(),
+      sampleRng: this.sampleRng.state(),
+      optimizers,
+      state,
+      extra: extra ?? null,
+    }, files);
+  }
+
+  async restore(dir: string): Promise<CheckpointMeta> {
+    this.assertUsable();
+    const meta = readCheckpointMeta(dir);
+    if (meta.kind !== this.kind) throw new Error(`checkpoint at ${dir} holds a '${meta.kind}' model, not '${this.kind}'; load it with loadModel(dir)`);
+    const saved = meta.config as ModelConfig;
+    for (const k of ARCHITECTURE) {
+      if (JSON.stringify(saved[k]) !== JSON.stringify(this.config[k])) {
+        throw new Error(`checkpoint at ${dir} was saved with a different config.${k} (${JSON.stringify(saved[k]).slice(0, 120)} there, ${JSON.stringify(this.config[k]).slice(0, 120)} here); use loadModel(dir) to rebuild it, or a fresh checkpoint directory`);
+      }
+    }
+    for (const n of NET_NAMES) loadModelWeights(dir, n, this.nets[n]);
+    const optimizers = meta.optimizers as Record<string, tf.io.WeightsManifestEntry[]>;
+    for (const n of NET_NAMES) this.opt[n].dispose();
+    this.opt = this.makeOptimizers();
+    for (const n of NET_NAMES) {
+      const w = readTensorFile(dir, `optimizer/${n}.bin`, optimizers[n]);
+      await this.opt[n].setWeights(w);
+      tf.dispose(w.map((t) => t.tensor));
+    }
+    const state = readTensorFile(dir, 'state.bin', meta.state as tf.io.WeightsManifestEntry[]);
+    this.centres.assign(state[0].tensor);
+    this.seen.assign(state[1].tensor);
+    tf.dispose(state.map((t) => t.tensor));
+    this.rng = Rng.fromState(meta.rng as RngState);
+    this.sampleRng = Rng.fromState(meta.sampleRng as RngState);
+    this._step = meta.step;
+    return meta;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const n of NET_NAMES) {
+      this.opt[n].dispose();
+      this.nets[n].dispose();
+    }
+    this.centres.dispose();
+    this.seen.dispose();
+  }
+}
