@@ -1,4 +1,14 @@
-/** The datasets API: loaders, batching, downloaders. */
+/**
+ * The datasets API: loaders, batching, downloaders. In notebooks import `./datasets/index` (tslab
+ * does not resolve a folder to its index.ts); elsewhere `./datasets` works too.
+ *
+ *   await downloadFlowers102();                       // once, on a machine with internet
+ *   const ds = await loadDataset({ name: 'flowers102', split: 'train', resolution: 64 });
+ *   const batches = new Batcher(ds, 64, 1);           // batches.next().x: [64, 64, 64, 3] in [-1, 1]
+ *
+ * Offline: pass `root` to loadDataset (or place the official files in datasets/<name>/); without
+ * either, the staged copy in ../shared/datasets is used.
+ */
 export * from './types';
 export { loadDataset, resolveRoot, indexDataset, selectClassIds, applySelection, DATASET_NAMES, RESOLUTIONS, DEFAULT_CROP, DEFAULT_SPLIT } from './loader';
 export { toTensor, Batcher, epochPermutation, seededRandom } from './batching';

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, readdirSync } from 'fs';
 import { join } from 'path';
 import { cacheFilePath, fingerprint, readCache, writeCache, type CachedImages } from './cache';
 import { cubFolder, indexCub200 } from './cub200';
+import { downloadCub200, downloadFlowers102 } from './downloaders';
 import { facesFolder, indexFaces } from './faces';
 import { indexFlowers102 } from './flowers102';
 import { CorruptImageError, Resizer, cropRect, decodeImage } from './imagefile';
@@ -58,6 +59,16 @@ export function resolveRoot(name: DatasetName, root?: string): string {
   const found = candidates.find((dir) => holdsData(name, dir));
   if (found) return found;
   throw new Error(`${name}: no data found in ${candidates.join(' or ')}. Download it with ${DOWNLOAD_HINT[name]}, or pass root: '<folder>' pointing at a copy on disk.`);
+}
+
+async function findOrDownload(name: DatasetName, progress: boolean): Promise<string> {
+  try {
+    return resolveRoot(name);
+  } catch (e) {
+    if (name === 'flowers102') return downloadFlowers102({ progress });
+    if (name === 'cub200') return downloadCub200({ progress });
+    throw e;
+  }
 }
 
 /** Lists one split of a dataset (no decoding): files, labels, class names and sizes. */
@@ -182,7 +193,7 @@ export async function loadDataset(opts: LoadOptions): Promise<ImageDataset> {
   const split = opts.split ?? DEFAULT_SPLIT;
   const crop = opts.crop ?? DEFAULT_CROP[name];
   const progress = opts.progress ?? true;
-  const root = resolveRoot(name, opts.root);
+  const root = opts.download && opts.root === undefined ? await findOrDownload(name, progress) : resolveRoot(name, opts.root);
   const full = indexDataset(name, root, split);
   const classIds = selectClassIds(full, opts.classes);
   const index = applySelection(full, classIds, opts.maxPerClass);

@@ -10,6 +10,8 @@ export interface ReporterOptions {
   enabled?: boolean;
   /** 'bytes' formats counts as MiB. */
   unit?: 'items' | 'bytes';
+  /** Redraw one line in place (default: on a terminal, outside notebooks). */
+  live?: boolean;
 }
 
 const formatCount = (n: number, unit: 'items' | 'bytes') =>
@@ -28,7 +30,7 @@ export class ProgressReporter {
   constructor(private readonly label: string, private total: number | undefined, opts: ReporterOptions = {}) {
     this.enabled = opts.enabled ?? true;
     this.unit = opts.unit ?? 'items';
-    this.live = !inNotebook() && process.stderr.isTTY === true;
+    this.live = opts.live ?? (!inNotebook() && process.stderr.isTTY === true);
     if (this.enabled && !this.live) console.log(`${label}: started${total ? ` (${formatCount(total, this.unit)})` : ''}`);
   }
 

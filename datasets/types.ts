@@ -42,6 +42,12 @@ export interface LoadOptions {
   cacheDir?: string | false;
   /** Print progress (default true). */
   progress?: boolean;
+  /**
+   * When no copy is found (no `root` given, nothing in the download folder or the staged copy),
+   * download it first with downloadFlowers102 / downloadCub200 (default false). Faces cannot be
+   * fetched this way: FaceScrub needs the authors' URL lists (downloadFaceScrub).
+   */
+  download?: boolean;
 }
 
 export interface ImageDataset {

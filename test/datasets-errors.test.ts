@@ -125,7 +125,7 @@ test('bad options are rejected with the allowed values', async () => {
   await assert.rejects(loadDataset({ ...base, name: 'mnist' as 'faces', resolution: 32 }), /unknown dataset 'mnist'; use one of flowers102, cub200, faces/);
 });
 
-test('no data anywhere: the error names the download folder and the staged folder, and how to get the data', (t) => {
+test('no data anywhere: the error names the download folder and the staged folder, and how to get the data', async (t) => {
   const previous = process.env.CVAEGAN_SHARED_DATASETS;
   const empty = fresh('no-shared');
   process.env.CVAEGAN_SHARED_DATASETS = empty;
@@ -139,6 +139,10 @@ test('no data anywhere: the error names the download folder and the staged folde
       assert.match(e.message, /downloadCub200\(\), or pass root/);
       return true;
     });
+    if (!existsSync(downloadRoot('faces'))) {
+      // download: true cannot fetch faces (FaceScrub needs the authors' lists): the same error.
+      await assert.rejects(loadDataset({ name: 'faces', resolution: 32, download: true, cacheDir: false, progress: false }), /faces: no data found in .*downloadFaceScrub/);
+    }
   } finally {
     if (previous === undefined) delete process.env.CVAEGAN_SHARED_DATASETS;
     else process.env.CVAEGAN_SHARED_DATASETS = previous;

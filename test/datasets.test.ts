@@ -9,7 +9,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
-  Batcher, FLOWERS102_CLASS_NAMES, applySelection, indexDataset, loadDataset, readMatFile, selectClassIds, sharedDataset, toTensor,
+  Batcher, FLOWERS102_CLASS_NAMES, ProgressReporter, applySelection, indexDataset, loadDataset, readMatFile, selectClassIds, sharedDataset, toTensor,
   type ImageDataset,
 } from '../datasets';
 import { cropRect } from '../datasets/imagefile';
@@ -275,4 +275,19 @@ test('Batcher: seeded epochs are permutations, full batches, reproducible and re
   tf.dispose([other.x, other.labels]);
   assert.throws(() => new Batcher(ds, 4, 8).restore(saved), /saved seed 7 differs/);
   assert.throws(() => new Batcher(ds, 11, 1), /larger than the dataset/);
+});
+
+test('ProgressReporter: a few sparse lines outside a terminal (start, quarters, end), silent when disabled', async () => {
+  const { lines } = await captureLog(async () => {
+    const bar = new ProgressReporter('decode', 1000, { live: false });
+    for (let i = 0; i < 1000; i++) bar.add();
+    bar.finish('2 skipped');
+    const off = new ProgressReporter('quiet', 10, { enabled: false, live: false });
+    off.add(10);
+    off.finish();
+  });
+  assert.equal(lines.length, 5, lines.join('\n'));
+  assert.equal(lines[0], 'decode: started (1,000)');
+  assert.match(lines[1], /^decode: \[######\.+\] 25% 250\/1,000 in [\d.]+ s$/);
+  assert.match(lines[4], /^decode: \[#{24}\] 100% 1,000\/1,000 in [\d.]+ s done, 2 skipped$/);
 });
