@@ -218,6 +218,23 @@ test('faces load at 32 px: labels follow identity folders', { skip: skipOf(faces
   ds.files.forEach((f, i) => assert.equal(f.split('/')[0], ds.classNames[ds.labels[i]]));
 });
 
+test('every staged dataset loads at 32, 64 and 128 px (2 classes, 3 images each)', { skip: skipOf(flowers) || skipOf(cub) || skipOf(faces) }, async () => {
+  const roots = { flowers102: rootOf(flowers), cub200: rootOf(cub), faces: rootOf(faces) };
+  for (const name of ['flowers102', 'cub200', 'faces'] as const) {
+    for (const resolution of [32, 64, 128] as const) {
+      const ds = await loadDataset({ name, root: roots[name], split: 'train', resolution, classes: { first: 2 }, maxPerClass: 3, cacheDir: false, progress: false });
+      assert.equal(ds.labels.length, 6, `${name} ${resolution}`);
+      assert.equal(ds.images.length, 6 * resolution * resolution * 3);
+      assert.deepEqual([0, 1].map((l) => ds.labels.filter((x) => x === l).length), [3, 3]);
+      const x = toTensor(ds);
+      assert.deepEqual(x.shape, [6, resolution, resolution, 3]);
+      const [lo, hi] = [x.min().dataSync()[0], x.max().dataSync()[0]];
+      assert.ok(lo >= -1 && hi <= 1 && hi - lo > 1, `${name} ${resolution}: values ${lo}..${hi}`);
+      tf.dispose(x);
+    }
+  }
+});
+
 function synthetic(n: number, classes: number): ImageDataset {
   const r = 32;
   const images = new Uint8Array(n * r * r * 3);
