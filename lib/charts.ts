@@ -39,19 +39,27 @@ export function renderSvg(spec: TopLevelSpec): Promise<string> {
   return withView(spec, (view) => view.toSVG());
 }
 
-export function renderPng(spec: TopLevelSpec, scale = 1.5): Promise<Buffer> {
-  return withView(spec, async (view) => {
-    const canvas = (await view.toCanvas(scale)) as unknown as { toBuffer(mime: 'image/png'): Buffer };
-    return canvas.toBuffer('image/png');
-  });
+async function canvasPng(view: vega.View, scale: number): Promise<Buffer> {
+  const canvas = (await view.toCanvas(scale)) as unknown as { toBuffer(mime: 'image/png'): Buffer };
+  return canvas.toBuffer('image/png');
 }
 
-/** The full bundle for one chart: vega-lite JSON, SVG, PNG, text. */
+export function renderPng(spec: TopLevelSpec, scale = 1.5): Promise<Buffer> {
+  return withView(spec, (view) => canvasPng(view, scale));
+}
+
+/** The full bundle for one chart: vega-lite JSON, SVG, PNG, text. One vega View renders both images. */
 export async function vegaLiteBundle(spec: TopLevelSpec, opts: RenderOptions = {}): Promise<MimeBundle> {
   const full = { $schema: VEGA_LITE_SCHEMA, ...spec } as TopLevelSpec;
   const bundle: MimeBundle = { [VEGA_LITE_MIME]: full as object };
-  if (opts.svg ?? true) bundle['image/svg+xml'] = await renderSvg(full);
-  if (opts.png ?? true) bundle['image/png'] = (await renderPng(full, opts.pngScale ?? 1.5)).toString('base64');
+  const svg = opts.svg ?? true;
+  const png = opts.png ?? true;
+  if (svg || png) {
+    await withView(full, async (view) => {
+      if (svg) bundle['image/svg+xml'] = await view.toSVG();
+      if (png) bundle['image/png'] = (await canvasPng(view, opts.pngScale ?? 1.5)).toString('base64');
+    });
+  }
   bundle['text/plain'] = opts.alt ?? `<vega-lite chart${'title' in full && typeof full.title === 'string' ? `: ${full.title}` : ''}>`;
   return bundle;
 }

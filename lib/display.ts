@@ -124,6 +124,8 @@ export interface LiveDisplayOptions {
    * stretches the interval to 3 s, so a slow chart never slows training by more than this share.
    */
   maxBusyShare?: number;
+  /** Longest interval between updates whatever renders cost (default 10 s). */
+  maxIntervalMs?: number;
 }
 
 /**
@@ -144,14 +146,19 @@ export class LiveDisplay {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inFlight: Promise<void> | undefined;
   private lastSentAt = -Infinity;
-  private lastRenderMs = 0;
+  private renders = 0;
+  /** Typical render time: a moving average that skips the first render (it loads modules). */
+  private renderMs = 0;
   private reportedError = false;
   /** Bundles sent by this display (the first one included). */
   sent = 0;
 
+  private readonly maxIntervalMs: number;
+
   constructor(private readonly render: () => MimeBundle | Promise<MimeBundle>, opts: LiveDisplayOptions = {}) {
     this.minIntervalMs = 1000 / (opts.maxPerSecond ?? 2);
     this.maxBusyShare = opts.maxBusyShare ?? 0.1;
+    this.maxIntervalMs = Math.max(this.minIntervalMs, opts.maxIntervalMs ?? 10_000);
   }
 
   get displayId(): string {
@@ -160,7 +167,12 @@ export class LiveDisplay {
 
   /** Current spacing between updates: the rate cap, or longer when renders are slow. */
   get intervalMs(): number {
-    return Math.max(this.minIntervalMs, this.lastRenderMs / this.maxBusyShare);
+    return Math.min(this.maxIntervalMs, Math.max(this.minIntervalMs, this.renderMs / this.maxBusyShare));
+  }
+
+  /** Typical time one render takes, in ms (0 before the second render). */
+  get typicalRenderMs(): number {
+    return this.renderMs;
   }
 
   /** Marks the content stale; an update follows from a timer. */
@@ -212,7 +224,8 @@ export class LiveDisplay {
     try {
       const started = Date.now();
       const bundle = await this.render();
-      this.lastRenderMs = Date.now() - started;
+      const took = Date.now() - started;
+      if (this.renders++ > 0) this.renderMs = this.renders === 2 ? took : 0.7 * this.renderMs + 0.3 * took;
       if (await this.handle.show(bundle)) this.sent++;
       this.lastSentAt = Date.now();
     } catch (e) {

@@ -8,7 +8,10 @@
  *
  * `track` finishes the monitor (final chart, final grid, progress line) when training ends, also
  * after an interrupt, when tslab has already ended the cell and the loop stops in the background
- * at its next step. The next cell can `await monitor.done` and then save a checkpoint.
+ * at its next step. tslab forgets the declarations of a cell that failed, and an interrupted cell
+ * fails, so the next cell cannot name `monitor`; it calls `latestMonitor()` instead:
+ *
+ *   await latestMonitor()?.done;   // the loop has stopped: safe to save a checkpoint now
  *
  * The training loop must yield to the event loop between steps (`await new Promise(setImmediate)`),
  * or neither live updates nor interrupts get through until it ends.
@@ -48,6 +51,13 @@ export interface MonitorOptions {
   stopOnInterrupt?: boolean;
 }
 
+let latest: TrainingMonitor | undefined;
+
+/** The monitor created last in this process (the one an interrupted cell was running). */
+export function latestMonitor(): TrainingMonitor | undefined {
+  return latest;
+}
+
 export class TrainingMonitor {
   readonly plot: LiveLossPlot | undefined;
   readonly progress: ProgressBar | undefined;
@@ -61,6 +71,7 @@ export class TrainingMonitor {
   readonly done: Promise<void> = new Promise((r) => (this.resolveDone = r));
 
   constructor(private readonly opts: MonitorOptions) {
+    latest = this;
     if (opts.progress !== false) this.progress = new ProgressBar({ total: opts.steps, ...opts.progress });
     if (opts.plot !== false) this.plot = new LiveLossPlot(opts.plot || {});
     if (opts.grid) {
@@ -130,7 +141,10 @@ export class TrainingMonitor {
       await this.plot?.flush();
       await this.gridDisplay?.flush();
       if (this.interrupted) {
-        console.log(`training stopped early (interrupt) after step ${this.lastStep ?? '(none)'}; the model is intact and can be saved`);
+        console.log(
+          `training stopped early (interrupt) after step ${this.lastStep ?? '(none)'}; the model is intact. ` +
+            'In the next cell, `await latestMonitor()?.done` before saving a checkpoint.',
+        );
       }
     } finally {
       this.interrupt?.dispose();
