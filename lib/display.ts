@@ -142,6 +142,7 @@ export class LiveDisplay {
   private readonly handle = new DisplayHandle();
   private readonly minIntervalMs: number;
   private readonly maxBusyShare: number;
+  private readonly maxIntervalMs: number;
   private dirty = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inFlight: Promise<void> | undefined;
@@ -152,8 +153,6 @@ export class LiveDisplay {
   private reportedError = false;
   /** Bundles sent by this display (the first one included). */
   sent = 0;
-
-  private readonly maxIntervalMs: number;
 
   constructor(private readonly render: () => MimeBundle | Promise<MimeBundle>, opts: LiveDisplayOptions = {}) {
     this.minIntervalMs = 1000 / (opts.maxPerSecond ?? 2);

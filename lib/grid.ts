@@ -142,8 +142,8 @@ function measure(ctx: CanvasRenderingContext2D, labels: readonly string[] | unde
 }
 
 /**
- * Draws tiles row-major into a grid. `null` tiles stay blank (e.g. a class with fewer images).
- * All tiles must share one size.
+ * Draws a grid: `batches[row][column]` is a one-image batch (the first image is drawn), or `null`
+ * for a blank tile (e.g. a class with fewer images). All tiles must share one size.
  */
 export function drawGrid(batches: (ImageBatch | null)[][], opts: Omit<GridOptions, 'columns'>): ImageGrid {
   const rows = batches.length;
