@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { CheckpointMeta, readCheckpointMeta } from './checkpoint';
 import { CVAEGAN } from './cvaegan';
+import { CGAN, CVAE, FMCGAN } from './baselines';
 
 export { NonFiniteLossError } from './losses';
 export type { CheckpointMeta } from './checkpoint';
@@ -66,6 +67,9 @@ export interface ModelFactory {
 
 const REGISTRY: Partial<Record<ModelKind, ModelFactory>> = {
   cvaegan: { create: (config) => new CVAEGAN(config) },
+  cvae: { create: (config) => new CVAE(config) },
+  cgan: { create: (config) => new CGAN(config) },
+  fmcgan: { create: (config) => new FMCGAN(config) },
 };
 
 /** Adds or replaces the factory for `kind`. */

@@ -1,0 +1,286 @@
+/**
+ * What every model behind the GenerativeModel interface shares apart from its networks and its
+ * training step: a set of named tf.layers networks with one Adam per network, a seeded Rng for
+ * training noise and another for sampling, the step counter, input checks, sampling through G, and
+ * checkpoints in lib/checkpoint.ts's format.
+ *
+ *   class MyModel extends NetworkModel {
+ *     readonly kind = 'cvae' as const;  readonly lossNames = [...];  readonly metricNames = [...];
+ *     constructor(config: ModelConfig) { super(config, (cfg, rng) => ({ E: ..., G: ... }), ['resolution', ...]); }
+ *     trainStep(x, labels) { ... this.phase(['E', 'G'], step, () => ({ objective, losses })) ... }
+ *   }
+ *
+ * The checkpoint layout is the one CVAEGAN (lib/cvaegan.ts) writes: checkpoint.json with kind,
+ * step, config, both Rng states and the optimiser manifests; <net>/model.json + weights.bin per
+ * network; optimizer/<net>.bin per network. So `loadModel(dir)` in model.ts rebuilds any kind.
+ * CVAEGAN keeps its own copy of this code (plus its class centres); the two can be unified by
+ * letting CVAEGAN extend this class with a hook for extra state tensors.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkImageShape, ModelConfig, validateConfig } from './config';
+import {
+  addModelFiles, addTensorFile, CheckpointFiles, CheckpointMeta, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
+} from './checkpoint';
+import { asOneHot, checkFinite } from './losses';
+import { trainableVars } from './networks';
+import { Rng, RngState } from './rng';
+import type { GenerativeModel, ModelKind, StepResult } from './model';
+
+/** Builds a model's networks from the config, drawing every initialiser seed from `rng` in a fixed order. */
+export type NetworksBuilder = (config: ModelConfig, rng: Rng) => Record<string, tf.LayersModel>;
+
+/** What one gradient phase computes: the objective to differentiate, and the values to report. */
+export interface PhaseTerms {
+  objective: tf.Scalar;
+  /** Loss terms (checked for NaN/Inf before any update of the phase is applied). */
+  losses: Record<string, tf.Scalar>;
+  /** Diagnostics (not checked). */
+  metrics?: Record<string, tf.Scalar>;
+}
+
+/** What a phase reports, as numbers. */
+export interface PhaseResult {
+  losses: Record<string, number>;
+  metrics: Record<string, number>;
+}
+
+/** Runs `fn`, then puts back the non-trainable state (batch-norm moving statistics) of `models`. */
+export function keepingState<T>(models: tf.LayersModel[], fn: () => T): T {
+  const saved = models.flatMap((m) => m.nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
+  try {
+    return fn();
+  } finally {
+    for (const s of saved) {
+      s.w.write(s.v);
+      s.v.dispose();
+    }
+  }
+}
+
+/** Integer labels as an int32 tensor (the caller disposes it). */
+export function toLabelTensor(labels: ArrayLike<number> | tf.Tensor1D): tf.Tensor1D {
+  return labels instanceof tf.Tensor ? (tf.cast(labels, 'int32') as tf.Tensor1D) : tf.tensor1d(Array.from(labels), 'int32');
+}
+
+export abstract class NetworkModel implements GenerativeModel {
+  abstract readonly kind: ModelKind;
+  abstract readonly lossNames: readonly string[];
+  abstract readonly metricNames: readonly string[];
+  readonly config: ModelConfig;
+  /** The networks by name; every model has a generator `G`. */
+  readonly nets: Record<string, tf.LayersModel>;
+  /** Network names in build order (also the order they are saved and restored in). */
+  readonly netNames: readonly string[];
+  /** Trainable variables per network, in a fixed order (Adam's state is positional). */
+  protected readonly vars: Record<string, tf.Variable[]>;
+  protected opt: Record<string, tf.AdamOptimizer>;
+  /** Training noise (weight init, eps, z_p): saved in checkpoints. */
+  protected rng: Rng;
+  /** Noise for sample() without a seed, apart so that sampling never shifts training. */
+  protected sampleRng: Rng;
+  protected currentStep = 0;
+  private disposed = false;
+
+  /**
+   * `architecture`: the config fields that shape this model's networks; a checkpoint restores into
+   * this model only when they match (loadModel rebuilds from the saved config instead).
+   */
+  protected constructor(
+    config: ModelConfig,
+    build: NetworksBuilder,
+    private readonly architecture: readonly (keyof ModelConfig)[],
+  ) {
+    validateConfig(config);
+    this.config = JSON.parse(JSON.stringify(config)) as ModelConfig;
+    this.rng = new Rng(config.seed, 0);
+    this.sampleRng = new Rng(config.seed, 1);
+    this.nets = build(this.config, this.rng);
+    if (!this.nets.G) throw new Error('internal: every model needs a generator G');
+    this.netNames = Object.keys(this.nets);
+    this.vars = {};
+    for (const n of this.netNames) this.vars[n] = trainableVars(this.nets[n]);
+    this.opt = this.makeOptimizers();
+  }
+
+  get step(): number {
+    return this.currentStep;
+  }
+
+  abstract trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult;
+
+  private makeOptimizers(): Record<string, tf.AdamOptimizer> {
+    const o = this.config.optimizer;
+    const opt: Record<string, tf.AdamOptimizer> = {};
+    for (const n of this.netNames) opt[n] = tf.train.adam(o.learningRate, o.beta1, o.beta2);
+    return opt;
+  }
+
+  protected assertUsable(): void {
+    if (this.disposed) throw new Error('this model was disposed; create or load a new one');
+  }
+
+  protected checkLabels(labels: tf.Tensor, m: number, what: string): void {
+    if (labels.rank !== 1 || labels.shape[0] !== m) throw new Error(`${what}: labels have shape [${labels.shape}], expected [${m}] (one integer class per image)`);
+    const K = this.config.numClasses;
+    const v = labels.dataSync();
+    for (let i = 0; i < v.length; i++) {
+      if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= K) {
+        throw new Error(`${what}: label ${v[i]} at index ${i} is not a class of this model (0..${K - 1}); was the model built with the dataset's numClasses?`);
+      }
+    }
+  }
+
+  /** The checks every trainStep starts with; returns the batch size m. */
+  protected checkBatch(x: tf.Tensor4D, labels: tf.Tensor1D): number {
+    this.assertUsable();
+    checkImageShape(this.config, x.shape, 'trainStep: images');
+    const m = x.shape[0];
+    if (m < 2) throw new Error(`trainStep: a batch needs at least 2 images (batch statistics and batch means), got ${m}`);
+    this.checkLabels(labels, m, 'trainStep');
+    return m;
+  }
+
+  /** Adam on one network, gradients passed in the network's fixed variable order. */
+  private applyGrads(net: string, grads: tf.NamedTensorMap): void {
+    const ordered = this.vars[net].map((v) => {
+      const g = grads[v.name];
+      if (!g) throw new Error(`internal: no gradient for ${net} variable ${v.name}`);
+      return { name: v.name, tensor: g };
+    });
+    this.opt[net].applyGradients(ordered);
+  }
+
+  /**
+   * One gradient phase: the gradient of `fn().objective` with respect to the variables of `update`
+   * (and nothing else: other networks act as fixed functions), then one Adam step per network.
+   * Nothing is applied when a loss term is not finite (NonFiniteLossError names it and `step`).
+   * Returns the reported values as numbers.
+   */
+  protected phase(update: string[], step: number, fn: () => PhaseTerms): PhaseResult {
+    let kept: tf.Tensor1D | undefined;
+    let lossKeys: string[] = [];
+    let metricKeys: string[] = [];
+    const g = tf.variableGrads(() => {
+      const t = fn();
+      lossKeys = Object.keys(t.losses);
+      metricKeys = Object.keys(t.metrics ?? {});
+      const values = [...lossKeys.map((k) => t.losses[k]), ...metricKeys.map((k) => t.metrics![k])];
+      kept = tf.keep(tf.stack(values) as tf.Tensor1D);
+      return t.objective;
+    }, update.flatMap((n) => this.vars[n]));
+    g.value.dispose();
+    const v = kept!.dataSync();
+    kept!.dispose();
+    const losses: Record<string, number> = {};
+    const metrics: Record<string, number> = {};
+    lossKeys.forEach((k, i) => (losses[k] = v[i]));
+    metricKeys.forEach((k, i) => (metrics[k] = v[lossKeys.length + i]));
+    try {
+      checkFinite(losses, step);
+      for (const n of update) this.applyGrads(n, g.grads);
+    } finally {
+      tf.dispose(g.grads);
+    }
+    return { losses, metrics };
+  }
+
+  /** Marks a step as completed and orders its losses as `lossNames`. */
+  protected finishStep(step: number, losses: Record<string, number>, metrics: Record<string, number>): StepResult {
+    this.currentStep = step;
+    const ordered: Record<string, number> = {};
+    for (const k of this.lossNames) ordered[k] = losses[k];
+    return { step, losses: ordered, metrics };
+  }
+
+  sample(labels: ArrayLike<number>, opts: { z?: tf.Tensor2D; seed?: number } = {}): tf.Tensor4D {
+    this.assertUsable();
+    const n = labels.length;
+    if (n < 1) throw new Error('sample: give at least one label');
+    const c = toLabelTensor(labels);
+    try {
+      this.checkLabels(c, n, 'sample');
+      if (opts.z && (opts.z.rank !== 2 || opts.z.shape[0] !== n || opts.z.shape[1] !== this.config.zDim)) {
+        throw new Error(`sample: z has shape [${opts.z.shape}], expected [${n}, ${this.config.zDim}] (one code per label)`);
+      }
+      const seed = opts.seed ?? this.sampleRng.seed();
+      return tf.tidy(() => {
+        const z = opts.z ?? tf.randomNormal([n, this.config.zDim], 0, 1, 'float32', seed);
+        return this.nets.G.apply([z, asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor4D;
+      });
+    } finally {
+      c.dispose();
+    }
+  }
+
+  summary(): Record<string, { params: number }> {
+    const out: Record<string, { params: number }> = {};
+    let total = 0;
+    for (const n of this.netNames) {
+      out[n] = { params: this.nets[n].countParams() };
+      total += out[n].params;
+    }
+    out.total = { params: total };
+    return out;
+  }
+
+  async save(dir: string, extra?: object): Promise<void> {
+    this.assertUsable();
+    const files: CheckpointFiles = new Map();
+    for (const n of this.netNames) await addModelFiles(files, n, this.nets[n]);
+    const optimizers: Record<string, tf.io.WeightsManifestEntry[]> = {};
+    for (const n of this.netNames) {
+      const w = await this.opt[n].getWeights();
+      try {
+        optimizers[n] = await addTensorFile(files, `optimizer/${n}.bin`, w);
+      } finally {
+        w[0].tensor.dispose(); // the iteration count, created by getWeights; the rest are Adam's own variables
+      }
+    }
+    writeCheckpoint(dir, {
+      kind: this.kind,
+      step: this.currentStep,
+      config: this.config,
+      rng: this.rng.state(),
+      sampleRng: this.sampleRng.state(),
+      optimizers,
+      extra: extra ?? null,
+    }, files);
+  }
+
+  async restore(dir: string): Promise<CheckpointMeta> {
+    this.assertUsable();
+    const meta = readCheckpointMeta(dir);
+    if (meta.kind !== this.kind) throw new Error(`checkpoint at ${dir} holds a '${meta.kind}' model, not '${this.kind}'; load it with loadModel(dir)`);
+    const saved = meta.config as ModelConfig;
+    for (const k of this.architecture) {
+      if (JSON.stringify(saved[k]) !== JSON.stringify(this.config[k])) {
+        throw new Error(`checkpoint at ${dir} was saved with a different config.${k} (${JSON.stringify(saved[k]).slice(0, 120)} there, ${JSON.stringify(this.config[k]).slice(0, 120)} here); use loadModel(dir) to rebuild it, or a fresh checkpoint directory`);
+      }
+    }
+    const optimizers = meta.optimizers as Record<string, tf.io.WeightsManifestEntry[]>;
+    for (const n of this.netNames) {
+      if (!optimizers?.[n]) throw new Error(`checkpoint at ${dir} has no optimiser state for network ${n}`);
+    }
+    for (const n of this.netNames) loadModelWeights(dir, n, this.nets[n]);
+    for (const n of this.netNames) this.opt[n].dispose();
+    this.opt = this.makeOptimizers();
+    for (const n of this.netNames) {
+      const w = readTensorFile(dir, `optimizer/${n}.bin`, optimizers[n]);
+      await this.opt[n].setWeights(w);
+      tf.dispose(w.map((t) => t.tensor));
+    }
+    this.rng = Rng.fromState(meta.rng as RngState);
+    this.sampleRng = Rng.fromState(meta.sampleRng as RngState);
+    this.currentStep = meta.step;
+    return meta;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const n of this.netNames) {
+      this.opt[n].dispose();
+      this.nets[n].dispose();
+    }
+  }
+}
