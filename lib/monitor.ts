@@ -22,14 +22,14 @@ import { stopOnInterrupt, type InterruptFlag } from './interrupt';
 import { LiveLossPlot, type LossPlotOptions } from './lossplot';
 import { ProgressBar, type ProgressOptions } from './progress';
 
-/** What lib/train.ts reports after each step; `step` is 0-based. */
+/** What lib/train.ts reports after each step: `step` = steps completed (1 after the first step). */
 export interface StepReport {
   step: number;
   losses: Record<string, number>;
 }
 
 export interface PeriodicGridOptions {
-  /** Draw a grid when step % every === 0, and after the last step. */
+  /** Draw a grid after the first step reported, whenever step % every === 0, and after the last step. */
   every: number;
   /** Draws the grid for the model as it is now (e.g. sampleGrid with a fixed seed). */
   draw: (step: number) => ImageGrid;
@@ -40,7 +40,7 @@ export interface PeriodicGridOptions {
 }
 
 export interface MonitorOptions {
-  /** Steps in the run (for the progress bar and ETA). */
+  /** Steps to reach, counted like lib/train.ts (a resumed run's earlier steps included). */
   steps: number;
   /** Loss chart options, or false for none. */
   plot?: LossPlotOptions | false;
@@ -84,7 +84,7 @@ export class TrainingMonitor {
       const shows = [
         this.progress?.live?.showNow(this.progress.bundle()),
         this.plot?.live.showNow(placeholder('<loss chart: appears after the first step>')),
-        this.gridDisplay?.showNow(placeholder(`<sample grid: appears at step 0 and every ${opts.grid?.every} steps>`)),
+        this.gridDisplay?.showNow(placeholder(`<sample grid: appears after the first step and every ${opts.grid?.every} steps>`)),
       ];
       for (const shown of shows) shown?.catch((e) => console.error('monitor output failed:', e));
     }
@@ -96,10 +96,11 @@ export class TrainingMonitor {
   }
 
   readonly onStep = (r: StepReport): void => {
+    const first = this.lastStep === undefined;
     this.lastStep = r.step;
     this.plot?.push(r.step, r.losses);
-    this.progress?.tick(r.step + 1, r.losses);
-    if (this.opts.grid && r.step % this.opts.grid.every === 0) this.drawGrid(r.step);
+    this.progress?.tick(r.step, r.losses);
+    if (this.opts.grid && (first || r.step % this.opts.grid.every === 0)) this.drawGrid(r.step);
   };
 
   readonly shouldStop = (): boolean => this.interrupt?.stopped ?? false;

@@ -10,6 +10,9 @@ import { downsampleBuckets, emaSmooth, LiveLossPlot, lossChartRows, lossChartSpe
 import { TrainingMonitor } from '../lib/monitor';
 import { imageGrid } from '../lib/grid';
 import { VEGA_LITE_MIME } from '../lib/charts';
+import * as tf from '@tensorflow/tfjs';
+import { train, type BatchSource } from '../lib/train';
+import type { GenerativeModel, StepResult } from '../lib/model';
 
 interface Sent {
   data: MimeBundle;
@@ -197,13 +200,13 @@ test('TrainingMonitor: outputs in order progress, chart, grid; hooks drive them;
   assert.match(initial[1].data['text/plain'] as string, /loss chart/);
   assert.match(initial[2].data['text/plain'] as string, /sample grid/);
   const { onStep, shouldStop } = monitor.hooks;
-  for (let step = 0; step < 50 && !shouldStop(); step++) {
-    onStep({ step, losses: { L_D: 1 / (step + 1), L_G: 2 } });
+  for (let step = 1; step <= 50 && !shouldStop(); step++) {
+    onStep({ step, losses: { L_D: 1 / step, L_G: 2 } });
     await yieldToLoop();
   }
   await monitor.finish();
   await monitor.done;
-  assert.deepEqual(drawnAt, [0, 20, 40, 49]);
+  assert.deepEqual(drawnAt, [1, 20, 40, 50]);
   const finalOf = (id: string | undefined) => sent.filter((s) => s.displayId === id).pop()!.data;
   const progress = finalOf(initial[0].displayId);
   assert.match(progress['text/plain'] as string, /50\/50 \(100%\)/);
@@ -211,7 +214,7 @@ test('TrainingMonitor: outputs in order progress, chart, grid; hooks drive them;
   const chart = finalOf(initial[1].displayId);
   assert.equal((chart[VEGA_LITE_MIME] as { data: { values: unknown[] } }).data.values.length, 100);
   const grid = finalOf(initial[2].displayId);
-  assert.match(grid['text/plain'] as string, /step 49/);
+  assert.match(grid['text/plain'] as string, /step 50/);
   assert.equal(monitor.interrupted, false);
 });
 
@@ -219,10 +222,10 @@ test('TrainingMonitor: stop() makes shouldStop true and track() still finishes',
   const monitor = new TrainingMonitor({ steps: 1000, plot: false, progress: false });
   let steps = 0;
   const fakeTrain = async () => {
-    for (let step = 0; step < 1000; step++) {
+    for (let step = 1; step <= 1000; step++) {
       if (monitor.shouldStop()) break;
       monitor.onStep({ step, losses: { L: 1 } });
-      if (step === 9) monitor.stop();
+      if (step === 10) monitor.stop();
       steps++;
       await yieldToLoop();
     }
@@ -230,4 +233,42 @@ test('TrainingMonitor: stop() makes shouldStop true and track() still finishes',
   };
   assert.equal(await monitor.track(fakeTrain()), 10);
   assert.equal(monitor.interrupted, true);
+});
+
+test('TrainingMonitor plugs into lib/train.ts: hooks fit TrainOptions, progress and chart follow the real loop, stop() ends it', async () => {
+  // Only what train() touches; the rest of GenerativeModel is not needed for this loop.
+  const fakeModel = {
+    step: 0,
+    trainStep(): StepResult {
+      this.step++;
+      return { step: this.step, losses: { L_D: 1 / this.step, L_G: 2 }, metrics: {} };
+    },
+  };
+  const batcher: BatchSource = { next: () => ({ x: tf.zeros([1, 2, 2, 3]) as tf.Tensor4D, labels: tf.zeros([1], 'int32') as tf.Tensor1D }) };
+  const first = sent.length;
+  const monitor = new TrainingMonitor({ steps: 30, grid: { every: 10, draw: (step) => imageGrid({ data: new Uint8Array(12).fill(step), shape: [1, 2, 2, 3] }, { columns: 1 }) } });
+  const result = await monitor.track(train(fakeModel as unknown as GenerativeModel, batcher, { steps: 30, ...monitor.hooks }));
+  assert.equal(result.status, 'done');
+  const ids = sent.slice(first).filter((s) => !s.update).map((s) => s.displayId);
+  const finalOf = (id: string | undefined) => sent.filter((s) => s.displayId === id).pop()!.data;
+  assert.match(finalOf(ids[0])['text/plain'] as string, /30\/30 \(100%\)/);
+  const values = (finalOf(ids[1])[VEGA_LITE_MIME] as { data: { values: { step: number }[] } }).data.values;
+  assert.deepEqual([Math.min(...values.map((v) => v.step)), Math.max(...values.map((v) => v.step)), values.length], [1, 30, 60]);
+  assert.match(finalOf(ids[2])['text/plain'] as string, /step 30/);
+
+  fakeModel.step = 0;
+  const stopping = new TrainingMonitor({ steps: 30, plot: false, progress: false });
+  const onStep = stopping.onStep;
+  const stopped = await stopping.track(
+    train(fakeModel as unknown as GenerativeModel, batcher, {
+      steps: 30,
+      shouldStop: stopping.shouldStop,
+      onStep: (r) => {
+        onStep(r);
+        if (r.step === 7) stopping.stop();
+      },
+    }),
+  );
+  assert.equal(stopped.status, 'stopped');
+  assert.equal(fakeModel.step, 7);
 });

@@ -88,7 +88,7 @@ test('display-live notebook: live chart, sample grid, table and training monitor
   assert.match(joinText(progress.data!['text/plain'] as string[]), /200\/200 \(100%\).*took/);
   assert.equal(vegaValues(monitorChart).length, 200 * 6);
   assert.ok('image/svg+xml' in monitorChart.data! && 'image/png' in monitorChart.data!);
-  assert.match(joinText(monitorGrid.data!['text/plain'] as string[]), /samples at step 199/);
+  assert.match(joinText(monitorGrid.data!['text/plain'] as string[]), /samples at step 200/);
   for (const o of nb.outputs) {
     if (o.data && VL in o.data) assert.ok(!('text/html' in o.data), 'no text/html next to vega-lite');
   }

@@ -47,7 +47,7 @@ async function fakeTrain(steps: number, hooks: { onStep: (r: { step: number; los
     const until = Date.now() + 2;
     while (Date.now() < until) {}
     state.steps++;
-    hooks.onStep({ step, losses: { L_mse: value, L_other: 1 / (step + 1) } });
+    hooks.onStep({ step: step + 1, losses: { L_mse: value, L_other: 1 / (step + 1) } });
     await new Promise(setImmediate);
   }
   return step;
