@@ -18,6 +18,11 @@ export const RESOLUTIONS: readonly Resolution[] = [32, 64, 128];
 export type Norm = 'batch' | 'none';
 /** How a squared L2 norm over the elements of one image / feature vector is reduced. */
 export type Reduction = 'sum' | 'mean';
+/**
+ * Like Reduction, plus 'per-pixel': the sum divided by the number of pixel values N = H*W*3 of an
+ * image, whatever the term's own size (so two terms reduced this way keep the ratio of their sums).
+ */
+export type ScaledReduction = Reduction | 'per-pixel';
 
 /** One layer of a convolutional trunk (E, D, C). All convolutions use 'same' padding. */
 export type TrunkLayer =
@@ -50,10 +55,10 @@ export interface LossConfig {
   lambdaGD: number;
   /** lambda4: weight of L_GC in G's loss (paper: 1e-3). */
   lambdaGC: number;
-  /** ||.||^2 in L_G's pixel and feature terms: per-image sum or per-element mean. */
-  pairwise: Reduction;
-  /** L_KL: sum or mean over latent dimensions. */
-  kl: Reduction;
+  /** ||.||^2 in L_G's pixel and feature terms. */
+  pairwise: ScaledReduction;
+  /** The sum over latent dimensions in L_KL. */
+  kl: ScaledReduction;
   /** ||.||^2 in L_GD and L_GC: sum or mean over feature dimensions. */
   featureMatching: Reduction;
   /** Moving-average decay of the real class centres used by L_GC (paper: value not given). */
@@ -114,8 +119,8 @@ const LOSS: LossConfig = {
   lambdaG: 1,
   lambdaGD: 1e-3,
   lambdaGC: 1e-3,
-  pairwise: 'mean',
-  kl: 'mean',
+  pairwise: 'per-pixel',
+  kl: 'per-pixel',
   featureMatching: 'sum',
   centreDecay: 0.9,
 };
@@ -340,9 +345,10 @@ export function validateConfig(c: ModelConfig): { generatorBase: number; trunkOu
   for (const k of ['lambdaKL', 'lambdaG', 'lambdaGD', 'lambdaGC'] as const) {
     if (!(typeof L[k] === 'number' && L[k] >= 0 && Number.isFinite(L[k]))) bad(`loss.${k}`, `must be a finite number >= 0 (got ${L[k]})`);
   }
-  for (const k of ['pairwise', 'kl', 'featureMatching'] as const) {
-    if (L[k] !== 'sum' && L[k] !== 'mean') bad(`loss.${k}`, `must be 'sum' or 'mean' (got ${L[k]})`);
+  for (const k of ['pairwise', 'kl'] as const) {
+    if (L[k] !== 'sum' && L[k] !== 'mean' && L[k] !== 'per-pixel') bad(`loss.${k}`, `must be 'sum', 'mean' or 'per-pixel' (got ${L[k]})`);
   }
+  if (L.featureMatching !== 'sum' && L.featureMatching !== 'mean') bad('loss.featureMatching', `must be 'sum' or 'mean' (got ${L.featureMatching})`);
   if (!(L.centreDecay >= 0 && L.centreDecay < 1)) bad('loss.centreDecay', `must be in [0, 1) (got ${L.centreDecay}); 0 uses only the current batch`);
   const o = c.optimizer;
   if (!(o.learningRate > 0 && Number.isFinite(o.learningRate))) bad('optimizer.learningRate', `must be > 0 (got ${o.learningRate})`);

@@ -99,18 +99,17 @@ export function encoderGeneratorLosses(
   seen: tf.Tensor1D,
 ) {
   const lc = cfg.loss;
+  const pixels = cfg.resolution * cfg.resolution * 3;
+  const scaled = (r: ModelConfig['loss']['kl']): L.Reduction => (r === 'per-pixel' ? pixels : r);
   const { mu, logvar, xf, xp } = generatorForward(nets, x, onehot, onehot, noise);
-  // Inference mode treats each image alone, so the real images' features can come from their own
-  // pass, which no gradient reaches (backpropagating through a joint pass would also compute the
-  // real third of the input gradient, for nothing).
-  const [, fDr] = nets.D.apply(x, { training: false }) as tf.Tensor2D[];
-  const [, fCr] = nets.C.apply(x, { training: false }) as tf.Tensor2D[];
-  const [, fD] = nets.D.apply(tf.concat([xf, xp]), { training: false }) as tf.Tensor2D[];
-  const [, fC] = nets.C.apply(tf.concat([xf, xp]), { training: false }) as tf.Tensor2D[];
-  const [fDf, fDp] = tf.split(fD, 2) as tf.Tensor2D[];
-  const [fCf, fCp] = tf.split(fC, 2) as tf.Tensor2D[];
-  const KL = L.klLoss(mu, logvar, lc.kl);
-  const rec = L.reconstructionLoss({ xr: x, xf, fDr, fDf, fCr, fCf }, lc.pairwise);
+  // Inference mode treats each image alone, so real, reconstructed and prior images go through
+  // separate passes with the same result as one joint pass. Separate passes keep the graph honest:
+  // x_p's features have no path to E at all, and no gradient is computed for the real images.
+  const features = (net: tf.LayersModel, img: tf.Tensor4D) => (net.apply(img, { training: false }) as tf.Tensor2D[])[1];
+  const [fDr, fDf, fDp] = [x, xf, xp].map((img) => features(nets.D, img));
+  const [fCr, fCf, fCp] = [x, xf, xp].map((img) => features(nets.C, img));
+  const KL = L.klLoss(mu, logvar, scaled(lc.kl));
+  const rec = L.reconstructionLoss({ xr: x, xf, fDr, fDf, fCr, fCf }, scaled(lc.pairwise));
   const GD = L.meanFeatureMatchingLoss(fDr, fDp, lc.featureMatching);
   const next = L.updateClassCentres(centres, seen, fCr, onehot, lc.centreDecay);
   // c_p = c_r: every class present among the prior labels has a real centre from this very batch.

@@ -6,8 +6,9 @@
  *
  * Every term is averaged over the batch (the paper writes expectations). Inside a term, a squared
  * norm ||v||^2 over the elements of one image or feature vector is reduced by `Reduction`:
- * 'sum' is the norm as written, 'mean' divides it by the number of elements. Which one the paper
- * meant is unknown and it changes what the lambdas mean; config.ts picks, docs/design.md says why.
+ * 'sum' is the norm as written, 'mean' divides it by the number of elements, a number n divides
+ * the sum by n. Which one the paper meant is unknown and it changes what the lambdas mean;
+ * config.ts picks, docs/design.md ("model and losses") gives the measurements behind the choice.
  *
  * Stability: probabilities never appear. D's and C's outputs are logits, and
  *   -log sigmoid(l)     = softplus(-l)
@@ -16,15 +17,24 @@
  * are computed in those forms, which neither overflow nor return log(0).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Reduction } from './config';
+
+/** How a squared norm over one example's elements is reduced: sum, mean, or sum / n. */
+export type Reduction = 'sum' | 'mean' | number;
+
+/** Reduces `t` over `axes` by `reduction`. */
+function reduce(t: tf.Tensor, axes: number[], reduction: Reduction): tf.Tensor {
+  if (reduction === 'sum') return tf.sum(t, axes);
+  if (reduction === 'mean') return tf.mean(t, axes);
+  if (!(typeof reduction === 'number' && reduction > 0)) throw new Error(`reduction must be 'sum', 'mean' or a positive divisor, got ${reduction}`);
+  return tf.div(tf.sum(t, axes), reduction);
+}
 
 /** Per-example squared distance ||a_i - b_i||^2 over all non-batch axes: [m]. */
 export function squaredDistance(a: tf.Tensor, b: tf.Tensor, reduction: Reduction): tf.Tensor1D {
   return tf.tidy(() => {
     if (a.shape.join() !== b.shape.join()) throw new Error(`squaredDistance: shapes differ, [${a.shape}] vs [${b.shape}]`);
     const axes = a.shape.map((_, i) => i).slice(1);
-    const d = tf.squaredDifference(a, b);
-    return (reduction === 'sum' ? tf.sum(d, axes) : tf.mean(d, axes)) as tf.Tensor1D;
+    return reduce(tf.squaredDifference(a, b), axes, reduction) as tf.Tensor1D;
   });
 }
 
@@ -66,12 +76,12 @@ export function classifierLoss(logits: tf.Tensor2D, labels: tf.Tensor): tf.Scala
 /**
  * KL divergence of q(z | x, c) = N(mu, exp(logvar)) from the prior N(0, I):
  *   L_KL = 1/2 ( mu^T mu + sum_i ( exp(logvar_i) - logvar_i - 1 ) )
- * summed ('sum') or averaged ('mean') over latent dimensions, averaged over the batch.
+ * reduced over latent dimensions by `reduction`, averaged over the batch.
  */
 export function klLoss(mu: tf.Tensor2D, logvar: tf.Tensor2D, reduction: Reduction): tf.Scalar {
   return tf.tidy(() => {
     const perDim = tf.mul(0.5, tf.add(tf.square(mu), tf.sub(tf.sub(tf.exp(logvar), logvar), 1)));
-    const perExample = reduction === 'sum' ? tf.sum(perDim, 1) : tf.mean(perDim, 1);
+    const perExample = reduce(perDim, [1], reduction);
     return tf.mean(perExample) as tf.Scalar;
   });
 }
@@ -109,7 +119,7 @@ export function reconstructionLoss(
 
 /** Reduces the squared entries of a [.., d] difference over the feature axis (last). */
 function reduceFeatures(sq: tf.Tensor, reduction: Reduction): tf.Tensor {
-  return reduction === 'sum' ? tf.sum(sq, -1) : tf.mean(sq, -1);
+  return reduce(sq, [sq.rank - 1], reduction);
 }
 
 /**
