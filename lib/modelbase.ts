@@ -153,30 +153,41 @@ export abstract class NetworkModel implements GenerativeModel {
   /**
    * One gradient phase: the gradient of `fn().objective` with respect to the variables of `update`
    * (and nothing else: other networks act as fixed functions), then one Adam step per network.
-   * Nothing is applied when a loss term is not finite (NonFiniteLossError names it and `step`).
-   * Returns the reported values as numbers.
+   * When a loss term is not finite, nothing of the phase is kept: no update is applied and the
+   * batch-norm moving statistics, which a training-mode forward pass moves, are put back; then
+   * NonFiniteLossError names the term and `step`. Returns the reported values as numbers.
    */
   protected phase(update: string[], step: number, fn: () => PhaseTerms): PhaseResult {
+    const saved = this.netNames.flatMap((n) => this.nets[n].nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
     let kept: tf.Tensor1D | undefined;
     let lossKeys: string[] = [];
     let metricKeys: string[] = [];
-    const g = tf.variableGrads(() => {
-      const t = fn();
-      lossKeys = Object.keys(t.losses);
-      metricKeys = Object.keys(t.metrics ?? {});
-      const values = [...lossKeys.map((k) => t.losses[k]), ...metricKeys.map((k) => t.metrics![k])];
-      kept = tf.keep(tf.stack(values) as tf.Tensor1D);
-      return t.objective;
-    }, update.flatMap((n) => this.vars[n]));
-    g.value.dispose();
-    const v = kept!.dataSync();
-    kept!.dispose();
+    let g: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
     const losses: Record<string, number> = {};
     const metrics: Record<string, number> = {};
-    lossKeys.forEach((k, i) => (losses[k] = v[i]));
-    metricKeys.forEach((k, i) => (metrics[k] = v[lossKeys.length + i]));
     try {
+      g = tf.variableGrads(() => {
+        const t = fn();
+        lossKeys = Object.keys(t.losses);
+        metricKeys = Object.keys(t.metrics ?? {});
+        const values = [...lossKeys.map((k) => t.losses[k]), ...metricKeys.map((k) => t.metrics![k])];
+        kept = tf.keep(tf.stack(values) as tf.Tensor1D);
+        return t.objective;
+      }, update.flatMap((n) => this.vars[n]));
+      g.value.dispose();
+      const v = kept!.dataSync();
+      lossKeys.forEach((k, i) => (losses[k] = v[i]));
+      metricKeys.forEach((k, i) => (metrics[k] = v[lossKeys.length + i]));
       checkFinite(losses, step);
+    } catch (e) {
+      for (const s of saved) s.w.write(s.v);
+      if (g) tf.dispose(g.grads);
+      throw e;
+    } finally {
+      kept?.dispose();
+      tf.dispose(saved.map((s) => s.v));
+    }
+    try {
       for (const n of update) this.applyGrads(n, g.grads);
     } finally {
       tf.dispose(g.grads);
