@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { registerWasmKernels } from './wasm-kernels';
+import { requestedWasmThreads, useThreadedWasm, wasmThreadsStatus } from './wasm-threads';
 
 export type BackendChoice = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendChoice[] = ['node-gpu', 'node', 'wasm', 'cpu'];
@@ -149,7 +150,20 @@ async function select(): Promise<BackendReport> {
  */
 export function initBackend(): Promise<BackendReport> {
   if (current) return Promise.resolve(current);
-  pending ??= select().then((r) => (current = r));
+  if (!pending) {
+    try {
+      // Opt-in threaded wasm (lib/wasm-threads.ts) swaps the 'wasm' factory before anything starts it.
+      const threads = requestedWasmThreads();
+      if (threads > 1) useThreadedWasm(threads);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    pending = select().then((r) => {
+      const note = wasmThreadsStatus();
+      if (note && r.choice === 'wasm') r.details.push(note);
+      return (current = r);
+    });
+  }
   return pending;
 }
 

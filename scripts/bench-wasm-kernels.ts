@@ -3,11 +3,13 @@
  * zero-dilation composition and the forward convolution, on CVAE-GAN-sized shapes.
  *
  *   npx tsx scripts/bench-wasm-kernels.ts [repeats]
+ *   CVAEGAN_WASM_THREADS=2 npx tsx scripts/bench-wasm-kernels.ts [repeats]   (threaded build)
  */
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../lib/wasm-kernels';
+import { requestedWasmThreads, useThreadedWasm } from '../lib/wasm-threads';
 
 const SHIPPED = 'ShippedConv2DBackpropInput';
 
@@ -18,8 +20,8 @@ async function setup(): Promise<void> {
   const shipped = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (!shipped) throw new Error('the wasm package has no Conv2DBackpropInput kernel');
   tf.registerKernel({ ...shipped, kernelName: SHIPPED });
-  const threads = Number(process.env.CVAEGAN_WASM_THREADS ?? 0);
-  if (threads > 0) wasm.setThreadsCount(threads);
+  const threads = requestedWasmThreads();
+  if (threads > 1) useThreadedWasm(threads);
   registerWasmKernels();
   await tf.setBackend('wasm');
 }

@@ -15,9 +15,12 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../lib/wasm-kernels';
+import { threadProbe } from './helpers/wasm-thread-probe';
 
 const RTOL = 1e-3;
 const ATOL = 1e-4;
@@ -299,4 +302,20 @@ test('no tensors leak across repeated conv / conv2dTranspose gradient steps on w
   dec.dispose();
   x.dispose();
   opt.dispose();
+});
+
+test('CVAEGAN_WASM_THREADS=2 starts the threaded build and gives the same values and gradients', async () => {
+  await tf.setBackend('wasm');
+  assert.equal(wasm.getThreadsCount(), 1, 'this process runs the single-threaded build');
+  const single = await threadProbe();
+  const root = path.join(__dirname, '..');
+  const { stdout } = await promisify(execFile)(process.execPath,
+    ['--import', 'tsx', path.join('test', 'helpers', 'wasm-gradients-child.ts')],
+    { cwd: root, env: { ...process.env, CVAEGAN_BACKEND: 'wasm', CVAEGAN_WASM_THREADS: '2' }, timeout: 120_000 });
+  const child = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { details: string[]; backend: string; threads: number; values: number[][] };
+  assert.equal(child.backend, 'wasm');
+  assert.equal(child.threads, 2, `threads in the child (${child.details.join(', ')})`);
+  assert.equal(child.values.length, single.length);
+  single.forEach((want, k) =>
+    assertClose(k === 0 ? 'loss' : `gradient ${k}`, Float32Array.from(child.values[k]), Float32Array.from(want)));
 });
