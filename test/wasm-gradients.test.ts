@@ -273,6 +273,38 @@ describe('losses and loss ops', () => {
       op(([table, idx]) => tf.gather(table, idx))));
 });
 
+/** Weights of a small encoder/decoder after two Adam steps, on the active backend. */
+async function adamSteps(backend: 'cpu' | 'wasm'): Promise<Float32Array[]> {
+  assert.ok(await tf.setBackend(backend));
+  const model = tf.sequential({ layers: [
+    // No bias before batch norm: its true gradient is 0, and Adam would scale the float noise in it
+    // up to a full step of random sign on each backend.
+    tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 6, kernelSize: 5, strides: 2, padding: 'same', useBias: false }),
+    tf.layers.batchNormalization({}),
+    tf.layers.leakyReLU({ alpha: 0.2 }),
+    tf.layers.conv2dTranspose({ filters: 3, kernelSize: 5, strides: 2, padding: 'same', activation: 'tanh' }),
+  ] });
+  fillParams(model.weights);
+  const x = tf.tensor(normals(7, 4 * 8 * 8 * 3), [4, 8, 8, 3]);
+  const opt = tf.train.adam(0.01);
+  for (let i = 0; i < 2; i++) {
+    const loss = opt.minimize(() => tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as tf.Tensor, x))) as tf.Scalar, true);
+    if (loss) loss.dispose();
+  }
+  const out = await Promise.all(model.weights.map(async (w) => Float32Array.from(await w.read().data())));
+  model.dispose();
+  opt.dispose();
+  x.dispose();
+  return out;
+}
+
+test('two Adam steps of conv -> batchNorm -> leakyReLU -> conv2dTranspose give the same weights', async () => {
+  const ref = await adamSteps('cpu');
+  const got = await adamSteps('wasm');
+  assert.equal(got.length, ref.length);
+  ref.forEach((r, k) => assertClose(`weight ${k} after two steps`, got[k], r));
+});
+
 test('no tensors leak across repeated conv / conv2dTranspose gradient steps on wasm', async () => {
   await tf.setBackend('wasm');
   const enc = tf.layers.conv2d({ filters: 8, kernelSize: 5, strides: 2, padding: 'same' });
