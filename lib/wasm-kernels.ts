@@ -93,38 +93,6 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): Info {
 }
 
 /**
- * The sub-pixel filter of a transposed convolution: F[jh, jw, o, (rh*sw + rw)*Ci + c] =
- * W[(Th-1-jh)*sh + rh, (Tw-1-jw)*sw + rw, c, o], zero where that tap is past the kernel's edge.
- * Built in JS because the rearrangement needs a rank-6 transpose, and the filter is small next to
- * the convolution it feeds (at most a few ms for 5x5x256x128).
- */
-function subPixelFilter(w: Float32Array, [kh, kw, ci, co]: number[], sh: number, sw: number): tf.Tensor4D {
-  const th = Math.ceil(kh / sh);
-  const tw = Math.ceil(kw / sw);
-  const depth = sh * sw * ci;
-  const f = new Float32Array(th * tw * co * depth);
-  for (let jh = 0; jh < th; jh++) {
-    for (let rh = 0; rh < sh; rh++) {
-      const i = (th - 1 - jh) * sh + rh;
-      if (i >= kh) continue;
-      for (let jw = 0; jw < tw; jw++) {
-        for (let rw = 0; rw < sw; rw++) {
-          const j = (tw - 1 - jw) * sw + rw;
-          if (j >= kw) continue;
-          const phase = (rh * sw + rw) * ci;
-          for (let c = 0; c < ci; c++) {
-            const src = ((i * kw + j) * ci + c) * co;
-            const dst = (jh * tw + jw) * co * depth + phase + c;
-            for (let o = 0; o < co; o++) f[dst + o * depth] = w[src + o];
-          }
-        }
-      }
-    }
-  }
-  return tf.tensor4d(f, [th, tw, co, depth]);
-}
-
-/**
  * Pads (positive) or crops (negative) rows and columns of an NHWC tensor before a convolution.
  * Returns the tensor to convolve and the non-negative explicit padding for tf.conv2d.
  */
@@ -137,14 +105,36 @@ function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, ri
 }
 
 /**
- * dx of a convolution (and the forward pass of conv2dTranspose), as ONE stride-1 XNNPACK convolution.
+ * The flipped sub-filter of one phase (rh, rw): F[jh, jw, o, c] = W[(th-1-jh)*sh + ph, (tw-1-jw)*sw + pw, c, o]
+ * for the th x tw taps of W whose row index is = ph (mod sh) and column index = pw (mod sw).
+ */
+function phaseFilter(w: Float32Array, [kh, kw, ci, co]: number[], sh: number, sw: number, ph: number, pw: number, th: number, tw: number): tf.Tensor4D {
+  const f = new Float32Array(th * tw * co * ci);
+  for (let jh = 0; jh < th; jh++) {
+    const i = (th - 1 - jh) * sh + ph;
+    for (let jw = 0; jw < tw; jw++) {
+      const j = (tw - 1 - jw) * sw + pw;
+      for (let c = 0; c < ci; c++) {
+        const src = ((i * kw + j) * ci + c) * co;
+        const dst = (jh * tw + jw) * co * ci + c;
+        for (let o = 0; o < co; o++) f[dst + o * ci] = w[src + o];
+      }
+    }
+  }
+  return tf.tensor4d(f, [th, tw, co, ci]);
+}
+
+/**
+ * dx of a convolution (and the forward pass of conv2dTranspose), as sh*sw stride-1 XNNPACK
+ * convolutions, one per output phase (h mod sh, w mod sw) -- the "sub-pixel" decomposition.
  *
- * With u = h + padTop written as u = m*s + r (r in [0,s)): dx[u] = sum_t dy[m - t] * W[t*s + r] for
- * t < T = ceil(k/s). So for each phase r it is a stride-1 correlation of dy with a flipped T-tap
- * sub-filter; stacking the s*s phases as output channels gives one convolution with s*s*Ci outputs,
- * which a transpose/reshape interleaves back to full resolution ("sub-pixel" decomposition). Only
- * the rows m that cover x are computed. Zero-dilating dy instead would spend s*s times the
- * arithmetic on zeros; numbers for both and for the shipped kernel are in docs/design.md.
+ * For h = m*s + r: with c = r + padTop = q*s + rho, dx[h] = sum_t dy[m + q - t] * W[t*s + rho]
+ * over the T = ceil((k - rho)/s) taps of that phase. Each phase is a correlation of dy (shifted by
+ * q) with its own flipped sub-filter, so no tap is a padding zero and no output row is wasted; the
+ * phases are then interleaved by one concat + transpose + reshape. Zero-dilating dy instead would
+ * spend s*s times the arithmetic on zeros, and one convolution with all phases as output channels
+ * pads short phases with zero taps (36 for 25 at k=5, s=2) and, for odd padTop, computes an extra
+ * row and column; numbers for all of these are in docs/design.md.
  */
 function conv2DBackpropInput({ inputs, backend, attrs }: KernelArgs): Info {
   const wasm = backend as BackendWasm;
@@ -159,20 +149,28 @@ function conv2DBackpropInput({ inputs, backend, attrs }: KernelArgs): Info {
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info;
     const [n, ho, wo] = dy.shape;
     const ci = info.inChannels;
-    const th = Math.ceil(kh / sh), tw = Math.ceil(kw / sw);
-    // Rows m of each phase needed to cover u in [top, top + h).
-    const mh0 = Math.floor(info.padInfo.top / sh), mh1 = Math.floor((info.padInfo.top + h - 1) / sh);
-    const mw0 = Math.floor(info.padInfo.left / sw), mw1 = Math.floor((info.padInfo.left + w - 1) / sw);
-    const f = subPixelFilter(wasm.readSync(filterInfo.dataId) as Float32Array, filterInfo.shape, sh, sw);
-    const [dyc, pads] = padOrCrop(dy, th - 1 - mh0, mh1 - (ho - 1), tw - 1 - mw0, mw1 - (wo - 1));
-    const phases = tf.conv2d(dyc, f, 1, pads); // [n, mh1-mh0+1, mw1-mw0+1, sh*sw*ci]
-    const mh = mh1 - mh0 + 1, mw = mw1 - mw0 + 1;
-    const full = sh === 1
-      ? phases.reshape([n, mh, mw * sw, ci])
-      : tf.transpose(phases.reshape([n, mh, mw, sh, sw * ci]), [0, 1, 3, 2, 4]).reshape([n, mh * sh, mw * sw, ci]);
-    const offH = info.padInfo.top - mh0 * sh, offW = info.padInfo.left - mw0 * sw;
-    if (offH === 0 && offW === 0 && mh * sh === h && mw * sw === w) return full;
-    return tf.slice(full, [0, offH, offW, 0], [n, h, w, ci]);
+    const mh = Math.ceil(h / sh), mw = Math.ceil(w / sw); // rows/columns per phase (padded to equal)
+    const wv = wasm.readSync(filterInfo.dataId) as Float32Array;
+    const phases: tf.Tensor4D[] = [];
+    for (let rh = 0; rh < sh; rh++) {
+      const qh = Math.floor((rh + info.padInfo.top) / sh), ph = (rh + info.padInfo.top) % sh;
+      const th = Math.max(0, Math.ceil((kh - ph) / sh));
+      for (let rw = 0; rw < sw; rw++) {
+        const qw = Math.floor((rw + info.padInfo.left) / sw), pw = (rw + info.padInfo.left) % sw;
+        const tw = Math.max(0, Math.ceil((kw - pw) / sw));
+        if (th === 0 || tw === 0) {
+          phases.push(tf.zeros([n, mh, mw, ci]));
+          continue;
+        }
+        // out[m] = sum_j dy[m + q - (T-1) + j] * F[j], for m in [0, mh).
+        const [dyc, pads] = padOrCrop(dy, th - 1 - qh, mh - 1 + qh - (ho - 1), tw - 1 - qw, mw - 1 + qw - (wo - 1));
+        phases.push(tf.conv2d(dyc, phaseFilter(wv, filterInfo.shape, sh, sw, ph, pw, th, tw), 1, pads));
+      }
+    }
+    if (phases.length === 1) return phases[0];
+    const full = tf.transpose(tf.concat(phases, 3).reshape([n, mh, mw, sh, sw * ci]), [0, 1, 3, 2, 4])
+      .reshape([n, mh * sh, mw * sw, ci]);
+    return mh * sh === h && mw * sw === w ? full : tf.slice(full, [0, 0, 0, 0], [n, h, w, ci]);
   });
   return handOver(result, wasm);
 }
