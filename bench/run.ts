@@ -1,0 +1,337 @@
+/**
+ * The training-speed benchmark: tfjs (every backend that loads) against PyTorch on the same nets,
+ * side by side in one run.
+ *
+ *   npm run bench                                  # everything (tens of minutes on 2 cores)
+ *   npm run bench -- --quick                       # reference64 only, CVAE-GAN only, fewer steps
+ *   npm run bench -- --backends node,wasm --nets reference64 --kinds cvaegan --steps 5 --threads 2
+ *   npm run bench -- --profile                     # also the kernels that take the time (one step each)
+ *   npm run bench -- --lever lean-backprop         # with a lever under test (bench/lean-backprop.ts)
+ *
+ * For each backend x net x model kind, one child process (bench/child.ts; the backend is chosen
+ * once per process) builds the model and times `--steps` full training steps after `--warmup`
+ * steps: median ms/step, images/s, numTensors after each step (must be flat), peak RSS, the wasm
+ * heap. For each net it can express, the PyTorch reference (bench/reference/cvaegan_ref.py, CPU,
+ * the same thread count) runs as another child of this process, so the ratio tfjs/PyTorch compares
+ * numbers taken minutes apart on the same machine, never across runs. Writes bench/results.json
+ * (or --out) and prints a table.
+ *
+ * Backends: node = tfjs-node on libtensorflow from TensorFlow's wheel (scripts/build-native-tfjs.mjs
+ * builds it into .native/); wasm = XNNPACK + SIMD, one thread; wasm-mt = the threaded wasm build
+ * (lib/wasm-threads.ts, CVAEGAN_WASM_THREADS); cpu = pure JS, timed on the tiny net only.
+ * This is not a test: CI times nothing (test/bench.test.ts only checks that it runs on a tiny net).
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { BenchJob, BenchResult, LEVERS } from './child';
+import { BENCH_NETS, BenchNet, benchConfig } from './configs';
+
+type Variant = 'node' | 'wasm' | 'wasm-mt' | 'cpu' | 'node-gpu';
+const VARIANTS: readonly Variant[] = ['node', 'wasm-mt', 'wasm', 'cpu', 'node-gpu'];
+const KINDS = ['cvaegan', 'cvae', 'cgan', 'fmcgan'] as const;
+
+const ROOT = path.join(__dirname, '..');
+
+interface Options {
+  variants: Variant[];
+  nets: BenchNet[];
+  kinds: string[];
+  threads: number;
+  steps: number;
+  warmup: number;
+  out: string;
+  reference: boolean;
+  python: string;
+  torchBlas: string | undefined;
+  profile: boolean;
+  timeoutS: number;
+  quiet: boolean;
+  levers: string[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+    return v;
+  };
+  const has = (name: string) => argv.includes(`--${name}`);
+  const known = new Set(['quick', 'tiny', 'backends', 'nets', 'kinds', 'threads', 'steps', 'warmup', 'out', 'no-reference', 'python', 'torch-blas', 'profile', 'timeout', 'quiet', 'lever', 'help']);
+  for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) throw new Error(`unknown option ${a}; see the comment at the top of bench/run.ts`);
+  const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean);
+  const quick = has('quick');
+  const tiny = has('tiny');
+  const variants = (list(get('backends')) ?? (tiny ? ['cpu', 'wasm'] : ['node', 'wasm-mt', 'wasm'])) as Variant[];
+  for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`--backends: '${v}' is not one of ${VARIANTS.join(', ')}`);
+  const nets = (list(get('nets')) ?? (tiny ? ['tiny'] : quick ? ['reference64'] : ['reference64', 'cpu', 'paper'])) as BenchNet[];
+  for (const n of nets) if (!BENCH_NETS.includes(n)) throw new Error(`--nets: '${n}' is not one of ${BENCH_NETS.join(', ')}`);
+  const kinds = list(get('kinds')) ?? (quick ? ['cvaegan'] : [...KINDS]);
+  for (const k of kinds) if (!(KINDS as readonly string[]).includes(k)) throw new Error(`--kinds: '${k}' is not one of ${KINDS.join(', ')}`);
+  const num = (name: string, d: number) => {
+    const v = get(name);
+    const n = v === undefined ? d : Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer (got ${v})`);
+    return n;
+  };
+  const threads = num('threads', 2);
+  if (threads < 1) throw new Error('--threads must be at least 1');
+  return {
+    variants,
+    nets,
+    kinds,
+    threads,
+    steps: Math.max(1, num('steps', tiny ? 2 : quick ? 3 : 5)),
+    warmup: num('warmup', tiny || quick ? 1 : 2),
+    out: path.resolve(get('out') ?? path.join(ROOT, 'bench', 'results.json')),
+    reference: !has('no-reference'),
+    python: get('python') ?? process.env.CVAEGAN_TORCH_PYTHON ?? '/usr/bin/python3',
+    torchBlas: get('torch-blas'),
+    profile: has('profile'),
+    timeoutS: num('timeout', 1800),
+    quiet: has('quiet'),
+    levers: (list(get('lever')) ?? []).map((l) => {
+      if (!(LEVERS as readonly string[]).includes(l)) throw new Error(`--lever: '${l}' is not one of ${LEVERS.join(', ')}`);
+      return l;
+    }),
+  };
+}
+
+/** Runs a child with a wall-clock limit; returns its exit code, stdout and the tail of stderr. */
+function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.length > 20000) stderr = stderr.slice(-10000);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      p.kill('SIGKILL');
+    }, timeoutS * 1000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
+    p.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: stderr + String(e), timedOut });
+    });
+  });
+}
+
+const tail = (s: string, n = 3) => s.trim().split('\n').filter((l) => l.trim()).slice(-n).join(' | ').slice(0, 400);
+
+/** Why a (variant, net, kind) is not timed, or undefined when it is. */
+function skipReason(v: Variant, net: BenchNet, kind: string): string | undefined {
+  if (v === 'cpu' && net !== 'tiny') return 'pure-JS cpu backend: minutes per step at this size; timed on the tiny net only';
+  if (v === 'node' && !fs.existsSync(path.join(ROOT, '.native', 'node_modules', '@tensorflow', 'tfjs-node'))) {
+    return 'native backend not built (node scripts/build-native-tfjs.mjs builds it into .native/)';
+  }
+  void kind;
+  return undefined;
+}
+
+function childEnv(v: Variant, threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' };
+  delete env.CVAEGAN_WASM_THREADS;
+  env.CVAEGAN_BACKEND = v === 'wasm-mt' ? 'wasm' : v;
+  if (v === 'wasm-mt') env.CVAEGAN_WASM_THREADS = String(threads);
+  // TensorFlow's own thread pools (read when tfjs-node creates its eager context).
+  env.TF_NUM_INTRAOP_THREADS = String(threads);
+  env.TF_NUM_INTEROP_THREADS = '1';
+  env.OMP_NUM_THREADS = String(threads);
+  return env;
+}
+
+async function runTfjs(job: BenchJob, v: Variant, o: Options): Promise<BenchResult> {
+  const tsx = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+  const r = await runChild(process.execPath, [tsx, path.join(ROOT, 'bench', 'child.ts')], { ...childEnv(v, o.threads), BENCH_JOB: JSON.stringify(job) }, o.timeoutS);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+  if (line) return JSON.parse(line.slice('BENCH_RESULT '.length)) as BenchResult;
+  const why = r.timedOut ? `timed out after ${o.timeoutS} s` : `exit ${r.code}: ${tail(r.stderr) || 'no output'}`;
+  return { job, ok: false, error: `child process failed (${why})` };
+}
+
+interface RefResult {
+  net: BenchNet;
+  ok: boolean;
+  error?: string;
+  runtime?: string;
+  blas?: string;
+  threads?: number;
+  batch?: number;
+  msPerStep?: number;
+  msAll?: number[];
+  cpuMsPerStep?: number;
+  imagesPerSec?: number;
+  peakRssMB?: number;
+  paramsTotal?: number;
+}
+
+/** OpenBLAS for the reference: --torch-blas DIR, or .native/openblas (bench/reference/fetch-openblas.sh). */
+function torchBlasDir(o: Options): string | undefined {
+  if (o.torchBlas === 'system') return undefined;
+  if (o.torchBlas) return path.resolve(o.torchBlas);
+  const d = path.join(ROOT, '.native', 'openblas', 'usr', 'lib', 'x86_64-linux-gnu', 'openblas-pthread');
+  return fs.existsSync(path.join(d, 'libblas.so.3')) ? d : undefined;
+}
+
+async function runReference(net: BenchNet, o: Options, tmp: string): Promise<RefResult> {
+  const cfg = benchConfig(net);
+  const file = path.join(tmp, `config-${net}.json`);
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(o.threads), OPENBLAS_NUM_THREADS: String(o.threads), PYTHONUNBUFFERED: '1' };
+  const blas = torchBlasDir(o);
+  if (blas) env.LD_LIBRARY_PATH = [blas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  const script = path.join(ROOT, 'bench', 'reference', 'cvaegan_ref.py');
+  const r = await runChild(o.python, [script, '--config', file, '--threads', String(o.threads), '--steps', String(o.steps), '--warmup', String(Math.max(1, o.warmup))], env, o.timeoutS);
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.code === 0 && line) return { net, ok: true, ...(JSON.parse(line) as Omit<RefResult, 'net' | 'ok'>) };
+  const why = r.timedOut ? `timed out after ${o.timeoutS} s` : tail(r.stderr) || `exit ${r.code}`;
+  return { net, ok: false, error: `PyTorch reference (${o.python}) failed: ${why}` };
+}
+
+/** Which nets the PyTorch reference can build (it implements conv trunks only). */
+function referenceSupports(net: BenchNet): string | undefined {
+  const c = benchConfig(net);
+  const other = [c.encoder, c.discriminator, c.classifier].flatMap((t) => t.trunk).find((l) => l.kind !== 'conv');
+  return other ? `the PyTorch reference implements conv trunks only (this net has ${other.kind} layers)` : undefined;
+}
+
+const fmt = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+
+function table(rows: string[][]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r, j) => {
+    const line = r.map((c, i) => (i === 0 || i === 1 || i === 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+    return j === 0 ? `${line}\n${w.map((n) => '-'.repeat(n)).join('  ')}` : line;
+  }).join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const o = parseArgs(argv);
+  const log = (s: string) => {
+    if (!o.quiet) console.log(s);
+  };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cvaegan-bench-'));
+  const started = new Date().toISOString();
+  const load0 = os.loadavg();
+  const runs: (BenchResult & { variant: Variant; skipped?: string })[] = [];
+  const references: RefResult[] = [];
+  log(`bench: ${o.levers.length ? `levers ${o.levers.join(',')}; ` : ''}backends ${o.variants.join(',')}; nets ${o.nets.join(',')}; kinds ${o.kinds.join(',')}; ${o.threads} threads; ${o.warmup} warm-up + ${o.steps} timed steps; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
+
+  for (const net of o.nets) {
+    if (o.reference) {
+      const why = referenceSupports(net);
+      if (why) {
+        references.push({ net, ok: false, error: why });
+        log(`  pytorch   ${net}: skipped (${why})`);
+      } else {
+        const r = await runReference(net, o, tmp);
+        references.push(r);
+        log(`  pytorch   ${net}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 1)} s), ${fmt(r.peakRssMB, 0)} MB (${r.blas})` : r.error}`);
+      }
+    }
+    for (const v of o.variants) {
+      for (const kind of o.kinds) {
+        const job: BenchJob = { backend: v === 'wasm-mt' ? 'wasm' : v, net, kind: kind as BenchJob['kind'], steps: o.steps, warmup: o.warmup, profile: o.profile, levers: o.levers };
+        // The paper preset is 70 M parameters at 128x128: fewer steps.
+        if (net === 'paper') {
+          job.steps = Math.min(job.steps, 2);
+          job.warmup = Math.min(job.warmup, 1);
+        }
+        const skip = skipReason(v, net, kind);
+        if (skip) {
+          runs.push({ job, ok: false, variant: v, skipped: skip });
+          log(`  ${v.padEnd(9)} ${net} ${kind}: skipped (${skip})`);
+          continue;
+        }
+        const r = await runTfjs(job, v, o);
+        runs.push({ ...r, variant: v });
+        log(`  ${v.padEnd(9)} ${net} ${kind}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 1)} s), ${fmt(r.peakRssMB, 0)} MB, tensors ${r.tensorsFlat ? 'flat' : `NOT flat ${JSON.stringify(r.numTensors)}`}` : r.error}`);
+      }
+    }
+  }
+
+  const ratios = runs
+    .filter((r) => r.ok && r.job.kind === 'cvaegan')
+    .flatMap((r) => {
+      const ref = references.find((x) => x.ok && x.net === r.job.net);
+      if (!ref || !ref.imagesPerSec || !r.imagesPerSec) return [];
+      return [{
+        net: r.job.net,
+        backend: r.variant,
+        tfjsImagesPerSec: r.imagesPerSec,
+        torchImagesPerSec: ref.imagesPerSec,
+        ratio: r.imagesPerSec / ref.imagesPerSec,
+        memoryRatio: r.peakRssMB && ref.peakRssMB ? r.peakRssMB / ref.peakRssMB : undefined,
+      }];
+    });
+  const ref64 = ratios.filter((r) => r.net === 'reference64').sort((a, b) => b.ratio - a.ratio)[0];
+  const load1 = os.loadavg();
+  const results = {
+    started,
+    finished: new Date().toISOString(),
+    machine: {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      memoryGB: Math.round(os.totalmem() / 2 ** 30),
+      loadAverageStart: load0,
+      loadAverageEnd: load1,
+      note: 'load average > cores means other processes shared the CPU during this run: compare only ratios taken in the same run',
+    },
+    node: process.version,
+    tfjs: tf.version.tfjs,
+    options: { ...o, out: path.relative(ROOT, o.out) },
+    target: {
+      goal: 'tfjs >= 0.8x PyTorch CPU images/s on reference64, batch 32; peak RSS <= 2x PyTorch',
+      best: ref64,
+      met: ref64 ? ref64.ratio >= 0.8 && (ref64.memoryRatio ?? Infinity) <= 2 : false,
+    },
+    ratios,
+    reference: references,
+    runs,
+  };
+  fs.mkdirSync(path.dirname(o.out), { recursive: true });
+  fs.writeFileSync(o.out, JSON.stringify(results, null, 2) + '\n');
+  fs.rmSync(tmp, { recursive: true, force: true });
+
+  const rows: string[][] = [['runtime', 'net', 'model', 'img/s', 'ms/step', 'CPU s/step', 'peak RSS MB', 'x PyTorch', 'mem x PyTorch', 'tensors']];
+  for (const net of o.nets) {
+    const ref = references.find((x) => x.net === net);
+    if (ref) rows.push([`pytorch ${ref.ok ? `(${ref.threads} thr, ${ref.blas})` : ''}`.trim(), net, 'cvaegan', ref.ok ? fmt(ref.imagesPerSec, 2) : 'n/a', fmt(ref.msPerStep, 0), fmt((ref.cpuMsPerStep ?? NaN) / 1000, 1), fmt(ref.peakRssMB, 0), ref.ok ? '1.00' : '-', '-', '-']);
+    for (const r of runs.filter((x) => x.job.net === net)) {
+      const ratio = ratios.find((x) => x.net === net && x.backend === r.variant && r.job.kind === 'cvaegan');
+      rows.push([
+        `tfjs ${r.variant}`, net, r.job.kind,
+        r.ok ? fmt(r.imagesPerSec, 2) : r.skipped ? 'skipped' : 'failed',
+        fmt(r.msPerStep, 0), fmt((r.cpuMsPerStep ?? NaN) / 1000, 1), fmt(r.peakRssMB, 0), ratio ? fmt(ratio.ratio, 2) : '-', ratio?.memoryRatio ? fmt(ratio.memoryRatio, 2) : '-',
+        r.ok ? (r.tensorsFlat ? 'flat' : 'LEAK') : '-',
+      ]);
+    }
+  }
+  console.log(`\n${table(rows)}\n`);
+  if (ref64) console.log(`reference64: best tfjs backend ${ref64.backend} = ${ref64.ratio.toFixed(2)}x PyTorch images/s, ${fmt(ref64.memoryRatio, 2)}x its peak RSS (target 0.8x, <= 2x): ${results.target.met ? 'MET' : 'not met'}`);
+  console.log(`load average ${load0.map((l) => l.toFixed(2)).join(' ')} -> ${load1.map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cores; results in ${path.relative(ROOT, o.out) || o.out}`);
+  for (const r of runs.filter((x) => !x.ok && !x.skipped)) console.log(`failed: ${r.variant} ${r.job.net} ${r.job.kind}: ${r.error}`);
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`bench: ${e instanceof Error ? e.message : e}`);
+      process.exit(2);
+    },
+  );
+}
