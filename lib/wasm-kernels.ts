@@ -246,26 +246,92 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): Info {
   return wasm.makeOutput(shape, x.dtype, undefined, out);
 }
 
-const KERNELS: { name: string; kernelFunc: (args: KernelArgs) => Info; replaces: boolean }[] = [
+/** The package's own kernel, for the cases a replacement hands back to it. */
+type Shipped = tf.KernelConfig | undefined;
+
+function callShipped(name: string, shipped: Shipped, args: KernelArgs): Info {
+  if (!shipped) throw new Error(`${name} on wasm: no shipped kernel to fall back to`);
+  return shipped.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+}
+
+/**
+ * matMul with transposeA/transposeB, as the wasm backend's XNNPACK path plus explicit transposes.
+ * The shipped BatchMatMul only uses XNNPACK when neither operand is transposed and both batch
+ * sizes are 1; otherwise it runs a blocked scalar loop ~10x slower. Every dense layer's gradient
+ * is such a call (dx = dy W^T, dW = x^T dy). Transposing an operand costs one copy of it, small
+ * next to the product. Batched products keep the shipped kernel.
+ */
+function batchMatMul(args: KernelArgs, shipped: Shipped): Info {
+  const wasm = args.backend as BackendWasm;
+  const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+  const a = input(args.inputs, 'a');
+  const b = input(args.inputs, 'b');
+  const batch = (t: Info) => t.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  if ((!transposeA && !transposeB) || batch(a) !== 1 || batch(b) !== 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
+    return callShipped('BatchMatMul', shipped, args);
+  }
+  const result = tf.tidy(() => {
+    const swapLast = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i, _, all) =>
+      i === all.length - 2 ? all.length - 1 : i === all.length - 1 ? all.length - 2 : i));
+    const at = transposeA ? swapLast(asTensor(a, wasm)) : asTensor(a, wasm);
+    const bt = transposeB ? swapLast(asTensor(b, wasm)) : asTensor(b, wasm);
+    return tf.matMul(at, bt); // no transposes now: the shipped XNNPACK path, through this kernel
+  });
+  return handOver(result, wasm);
+}
+
+/**
+ * tf.tile as a broadcasting add. Batch-norm gradients tile per-channel [1,1,1,C] values to the
+ * activation's shape, and the shipped Tile (an index-arithmetic loop) took ~70 ms for
+ * [1,1,1,32] -> [16,32,32,32], against ~2 ms for this. Each axis i of the output splits into
+ * (rep r_i, data d_i), rep-major; adjacent splits of the same kind merge, then x reshaped to the
+ * data sizes (1 for reps) plus zeros of the full shape broadcast to it.
+ */
+function tile(args: KernelArgs, shipped: Shipped): Info {
+  const wasm = args.backend as BackendWasm;
+  const x = input(args.inputs, 'x');
+  const { reps } = args.attrs as unknown as tf.TileAttrs;
+  const dims: { size: number; rep: boolean }[] = [];
+  x.shape.forEach((d, i) => {
+    for (const seg of [{ size: reps[i], rep: true }, { size: d, rep: false }]) {
+      if (seg.size === 1) continue;
+      const last = dims[dims.length - 1];
+      if (last && last.rep === seg.rep) last.size *= seg.size;
+      else dims.push(seg);
+    }
+  });
+  // XNNPACK broadcasts up to 6 dimensions; other dtypes and bigger ranks keep the shipped kernel.
+  if (x.dtype !== 'float32' || dims.length > 6 || x.shape.some((d) => d === 0)) return callShipped('Tile', shipped, args);
+  const result = tf.tidy(() => {
+    const xs = asTensor(x, wasm).reshape(dims.map((s) => (s.rep ? 1 : s.size)));
+    return tf.add(xs, tf.zeros(dims.map((s) => s.size))).reshape(x.shape.map((d, i) => d * reps[i]));
+  });
+  return handOver(result, wasm);
+}
+
+const KERNELS: { name: string; kernelFunc: (args: KernelArgs, shipped: Shipped) => Info; replaces: boolean }[] = [
   { name: 'Conv2DBackpropFilter', kernelFunc: conv2DBackpropFilter, replaces: false },
   { name: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum, replaces: false },
   // The shipped one is a scalar loop, several times slower than the convolution it differentiates.
   { name: 'Conv2DBackpropInput', kernelFunc: conv2DBackpropInput, replaces: true },
   // The shipped one loses the gradient of windows whose maximum is negative.
   { name: 'MaxPoolGrad', kernelFunc: maxPoolGrad, replaces: true },
+  // These two keep the shipped kernel for the cases they do not speed up.
+  { name: 'BatchMatMul', kernelFunc: batchMatMul, replaces: true },
+  { name: 'Tile', kernelFunc: tile, replaces: true },
 ];
 
 const ours = new Set<tf.KernelFunc>();
 
 /**
  * Registers the project's kernels for the 'wasm' backend (idempotent) and returns their names.
- * Call before or after tf.setBackend('wasm'); none of them needs a setup step.
+ * Call before tf.setBackend('wasm'): replacements that fall back to a shipped kernel need its
+ * setup step, which runs when the backend starts.
  */
 export function registerWasmKernels(): string[] {
   const names: string[] = [];
   for (const k of KERNELS) {
     const existing = tf.getKernel(k.name, 'wasm');
-    const fn = k.kernelFunc as unknown as tf.KernelFunc;
     if (existing && ours.has(existing.kernelFunc)) {
       names.push(k.name);
       continue;
@@ -274,7 +340,9 @@ export function registerWasmKernels(): string[] {
       if (!k.replaces) continue; // the package gained this kernel; keep its native version
       tf.unregisterKernel(k.name, 'wasm');
     }
-    tf.registerKernel({ kernelName: k.name, backendName: 'wasm', kernelFunc: fn });
+    const fn = ((args: KernelArgs) => k.kernelFunc(args, existing)) as unknown as tf.KernelFunc;
+    // The shipped setupFunc binds the wasm export that a fallback to the shipped kernel calls.
+    tf.registerKernel({ kernelName: k.name, backendName: 'wasm', kernelFunc: fn, setupFunc: existing?.setupFunc, disposeFunc: existing?.disposeFunc });
     ours.add(fn);
     names.push(k.name);
   }

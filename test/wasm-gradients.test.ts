@@ -175,7 +175,7 @@ before(async () => {
 
 test('registerWasmKernels registers the missing gradient kernels and the fast Conv2DBackpropInput, idempotently', () => {
   const names = registerWasmKernels();
-  assert.deepEqual([...names].sort(), ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'UnsortedSegmentSum']);
+  assert.deepEqual([...names].sort(), ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Tile', 'UnsortedSegmentSum']);
   assert.deepEqual(registerWasmKernels().sort(), [...names].sort());
   for (const n of names) assert.ok(tf.getKernel(n, 'wasm'), `${n} registered for wasm`);
 });
@@ -242,6 +242,32 @@ describe('layers', () => {
     ['dropout 0.3 (seeded), training', img, () => tf.layers.dropout({ rate: 0.3, seed: 7 })],
   ];
   for (const [name, inputs, make, training] of cases) test(name, () => compare(inputs, layer(make, training ?? true)));
+});
+
+describe('matMul (BatchMatMul: transposed operands are made explicit for the XNNPACK path)', () => {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    test(`2-D, transposeA ${ta}, transposeB ${tb}`, () =>
+      compare([{ shape: ta ? [7, 5] : [5, 7] }, { shape: tb ? [6, 7] : [7, 6] }],
+        op(([a, b]) => tf.matMul(a, b, ta, tb))));
+  }
+  test('3-D batch 1, transposeA', () =>
+    compare([{ shape: [1, 9, 4] }, { shape: [1, 9, 3] }], op(([a, b]) => tf.matMul(a, b, true, false))));
+  test('3-D batch 3, transposeB (the shipped kernel)', () =>
+    compare([{ shape: [3, 4, 5] }, { shape: [3, 6, 5] }], op(([a, b]) => tf.matMul(a, b, false, true))));
+});
+
+describe('tile (broadcasting add; batch-norm gradients tile per-channel values)', () => {
+  const cases: [number[], number[]][] = [
+    [[1, 1, 1, 4], [2, 3, 3, 1]], [[2, 3], [3, 1]], [[2, 1, 3], [1, 4, 2]], [[3], [5]],
+    [[2, 2, 2, 1], [1, 2, 2, 2]], // 6 dimensions after merging
+    [[2, 2, 2, 2], [2, 2, 2, 2]], // 8 dimensions: the shipped kernel
+  ];
+  for (const [shape, reps] of cases) {
+    test(`${shape.join('x')} by ${reps.join('x')}`, () => compare([{ shape }], op(([x]) => tf.tile(x, reps))));
+  }
+  test('int32 (the shipped kernel)', () =>
+    compare([{ shape: [2, 6] }, { shape: [2, 3], constant: [1, 2, 3, 4, 5, 6], dtype: 'int32' }],
+      op(([x, k]) => tf.mul(x, tf.tile(k, [1, 2]).toFloat()))));
 });
 
 describe('losses and loss ops', () => {
