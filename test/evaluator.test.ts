@@ -1,0 +1,143 @@
+/** The evaluation classifier: learns, resumes exactly, saves/loads, and evaluate() measures what it should. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../lib/backend';
+import { makeConfig } from '../lib/config';
+import {
+  Classifier, classifierConfig, evaluate, heldOutSplit, referenceStats, StoppedError, toBytes, trainClassifier,
+} from '../lib/evaluator';
+import type { GenerativeModel } from '../lib/model';
+import { syntheticTensor } from './helpers/synthetic-faces';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'evaluator-'));
+  dirs.push(d);
+  return d;
+};
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const K = 3;
+const OPTS = { preset: 'tiny' as const, maxEpochs: 6, patience: 6, batchSize: 16, learningRate: 5e-3 };
+
+/** A stand-in generator: sample(labels) returns images produced by `fn` for those labels. */
+function fakeModel(fn: (labels: number[]) => tf.Tensor4D): GenerativeModel {
+  const no = () => {
+    throw new Error('not used');
+  };
+  return {
+    kind: 'cvae', config: makeConfig('tiny', { numClasses: K }), lossNames: [], metricNames: [], step: 0,
+    trainStep: no, summary: no, save: no, restore: no, dispose: () => {},
+    sample: (labels: ArrayLike<number>) => fn(Array.from(labels)),
+  };
+}
+
+test('classifier config: presets, overrides, validation', () => {
+  const c = classifierConfig('cpu', 64, 20);
+  assert.deepEqual(c.arch, { stem: [32], blocks: [32, 64, 128], features: 128 });
+  assert.equal(classifierConfig('paper', 128, 5).arch.stem.length, 2);
+  assert.equal(classifierConfig('cpu', 32, 5, { maxEpochs: 3 }).maxEpochs, 3);
+  assert.throws(() => classifierConfig('cpu', 48, 5), /resolution/);
+  assert.throws(() => classifierConfig('cpu', 32, 1), /numClasses/);
+  assert.throws(() => classifierConfig('cpu', 32, 5, { heldOutFraction: 1 }), /heldOutFraction/);
+});
+
+test('held-out split: per class, disjoint, deterministic', () => {
+  const labels = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2];
+  const a = heldOutSplit(labels, 0.2, 1);
+  const b = heldOutSplit(labels, 0.2, 1);
+  assert.deepEqual(a, b);
+  const held = Array.from(a.heldOut, (i) => labels[i]);
+  assert.deepEqual([held.filter((l) => l === 0).length, held.filter((l) => l === 1).length, held.filter((l) => l === 2).length], [2, 1, 0]);
+  assert.equal(new Set([...a.train, ...a.heldOut]).size, labels.length);
+  assert.notDeepEqual(Array.from(heldOutSplit(labels, 0.2, 2).heldOut), Array.from(a.heldOut));
+});
+
+test('trains to high accuracy on separable images; save/load gives the same predictions; no tensors leak', async () => {
+  await initBackend();
+  const train = syntheticTensor(K, 24);
+  const test_ = syntheticTensor(K, 10, 32, 100);
+  const before = tf.memory().numTensors;
+  const dir = join(tmp(), 'ev');
+  const ev = await trainClassifier(train.x, train.labels, K, { ...OPTS, checkpointDir: dir });
+  assert.equal(ev.history.length, OPTS.maxEpochs);
+  const acc = ev.accuracy(test_.x, test_.labels);
+  assert.ok(acc >= 0.9, `test accuracy ${acc}`);
+  const again = await Classifier.load(dir);
+  const p1 = ev.predictAll(test_.x).probs;
+  const p2 = again.predictAll(toBytes(test_.x)).probs;
+  // Bytes quantise the input, so allow a little.
+  assert.ok(p1.every((v, i) => Math.abs(v - p2[i]) < 0.05));
+  assert.deepEqual(Array.from(again.predictAll(test_.x).probs), Array.from(p1));
+  // A finished classifier in checkpointDir is loaded, not retrained.
+  const third = await trainClassifier(train.x, train.labels, K, { ...OPTS, checkpointDir: dir });
+  assert.deepEqual(Array.from(third.predictAll(test_.x).probs), Array.from(p1));
+  [ev, again, third].forEach((c) => c.dispose());
+  assert.equal(tf.memory().numTensors, before, 'tensors left after training and disposing');
+  tf.dispose([train.x, test_.x]);
+});
+
+test('a run stopped mid-training resumes from its epoch checkpoint to the same weights as an uninterrupted run', async () => {
+  await initBackend();
+  const train = syntheticTensor(K, 16);
+  const opts = { ...OPTS, maxEpochs: 4 };
+  const straight = await trainClassifier(train.x, train.labels, K, { ...opts, checkpointDir: join(tmp(), 'a') });
+  const dir = join(tmp(), 'b');
+  let batches = 0;
+  const perEpoch = Math.floor((train.labels.length - 3 * Math.round(0.2 * 16)) / opts.batchSize);
+  await assert.rejects(
+    trainClassifier(train.x, train.labels, K, { ...opts, checkpointDir: dir, shouldStop: () => ++batches > 2 * perEpoch + 1 }),
+    (e: unknown) => e instanceof StoppedError && /stopped in epoch 3/.test(e.message) && /2 finished epoch/.test(e.message),
+  );
+  const lines: string[] = [];
+  const resumed = await trainClassifier(train.x, train.labels, K, { ...opts, checkpointDir: dir, log: (l) => lines.push(l) });
+  assert.ok(lines.some((l) => /resumed .* after epoch 2/.test(l)), lines.join('\n'));
+  assert.deepEqual(resumed.history.map((h) => h.loss), straight.history.map((h) => h.loss));
+  const w1 = straight.net.getWeights().map((t) => Array.from(t.dataSync()));
+  const w2 = resumed.net.getWeights().map((t) => Array.from(t.dataSync()));
+  assert.deepEqual(w2, w1);
+  straight.dispose();
+  resumed.dispose();
+  train.x.dispose();
+});
+
+test('evaluate: a generator returning real images scores like real data; a collapsed one has diversity 0', async () => {
+  await initBackend();
+  const train = syntheticTensor(K, 24);
+  const ev = await trainClassifier(train.x, train.labels, K, OPTS);
+  const real = syntheticTensor(K, 12, 32, 200);
+  const ref = referenceStats(ev, toBytes(real.x), real.labels);
+  const pool = syntheticTensor(K, 12, 32, 300);
+  const before = tf.memory().numTensors;
+  // Perfect: the pool's images of the asked class.
+  const perfect = fakeModel((labels) => {
+    const idx = labels.map((c, i) => c * 12 + (i % 12));
+    return tf.gather(pool.x, idx) as tf.Tensor4D;
+  });
+  const e = evaluate(perfect, ev, { perClass: 12, seed: 1, reference: ref });
+  assert.equal(e.n, 3 * 12);
+  assert.equal(e.accuracy, ev.accuracy(pool.x, pool.labels));
+  assert.ok(e.accuracy >= 0.9, `accuracy ${e.accuracy}`);
+  // Same kind of images as the reference set, so about the same realism (the bound is K).
+  assert.ok(Math.abs(e.realism - ref.realism) < 0.1 * (ref.realism - 1) + 0.02 && e.realism <= K, `realism ${e.realism} vs real ${ref.realism}`);
+  assert.ok(Math.abs(e.diversity - ref.diversity) < 0.1 * ref.diversity, `diversity ${e.diversity} vs real ${ref.diversity}`);
+  assert.equal(e.realDiversity, ref.diversity);
+  // Collapsed: one image for every label; wrong class for two of three classes.
+  const one = tf.slice(pool.x, 0, 1);
+  const collapsed = fakeModel((labels) => tf.tile(one, [labels.length, 1, 1, 1]) as tf.Tensor4D);
+  const c = evaluate(collapsed, ev, { perClass: 12, seed: 1, reference: ref });
+  assert.equal(c.diversity, 0);
+  assert.ok(Math.abs(c.accuracy - 1 / 3) < 1e-12, `accuracy ${c.accuracy}`);
+  // Identical rows: p(y|x) = p(y), so every KL is 0 and the score is exactly 1.
+  assert.ok(Math.abs(c.realism - 1) < 1e-9, `realism ${c.realism}`);
+  assert.ok(c.fid > e.fid, `FID collapsed ${c.fid} vs perfect ${e.fid}`);
+  one.dispose();
+  assert.equal(tf.memory().numTensors, before, 'evaluate leaks tensors');
+  assert.throws(() => evaluate(perfect, ev, { perClass: 1, seed: 1, reference: ref }), /perClass/);
+  ev.dispose();
+  tf.dispose([train.x, real.x, pool.x]);
+});
