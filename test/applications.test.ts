@@ -8,7 +8,8 @@
  *   pixel bit for bit, super-resolution's PSNR is the formula's, memory stays flat.
  * - On a small CVAE-GAN trained here on a tiny real subset (flowers102, 2 classes x 8 images;
  *   skipped without ../shared/datasets): inpainting lowers the hole's error versus the masked input,
- *   super-resolution reports PSNR beside bicubic, swap output ranges.
+ *   super-resolution reports PSNR beside bicubic, swap output ranges, and the augmentation
+ *   experiment runs end to end and reports real-test accuracy both ways.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +19,7 @@ import { makeConfig, type ModelConfig } from '../lib/config';
 import { CVAEGAN } from '../lib/cvaegan';
 import { createModel } from '../lib/model';
 import {
-  bicubicResize, boxMask, centreMask, classInterpolationGrid, disposeResult, downsample, imageInterpolationGrid, inpaint, inpaintingGrid,
+  augmentationExperiment, bicubicResize, generateByClass, boxMask, centreMask, classInterpolationGrid, disposeResult, downsample, imageInterpolationGrid, inpaint, inpaintingGrid,
   interpolateClasses, interpolateImages, keysCubic, labelPath, maskedMse, maskImages, psnr, superResolutionGrid, superResolve, swapClasses,
   swapGrid, upsampleNearest,
 } from '../lib/applications';
@@ -325,6 +326,20 @@ test('memory: every application and grid leaves the tensor count as it was', () 
   tf.dispose([x, mask, low]);
 });
 
+test('generateByClass: perClass samples of every class, class-major, as bytes, reproducible by seed', () => {
+  const a = generateByClass(fresh, 5, 7, 2);
+  const c = generateByClass(fresh, 5, 8, 2);
+  assert.deepEqual(a.images.shape, [15, R, R, 3]);
+  assert.deepEqual(Array.from(a.labels), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+  assert.deepEqual(generateByClass(fresh, 5, 7, 2).images.data, a.images.data, 'a rerun gives the same images');
+  assert.notDeepEqual(c.images.data, a.images.data, 'another seed, other images');
+  // The first chunk of class 0 is model.sample([0, 0], seed) quantised to bytes.
+  const first = fresh.sample([0, 0], { seed: Math.imul(7, 0x9e3779b1) >>> 0 });
+  const bytes = tf.tidy(() => tf.clipByValue(tf.round(tf.mul(tf.add(first, 1), 127.5)), 0, 255).dataSync());
+  assert.deepEqual(Array.from(a.images.data.subarray(0, bytes.length)), Array.from(bytes));
+  first.dispose();
+});
+
 test('grids: one row per image, the expected columns', () => {
   const x = images(2, 71);
   const g = swapGrid(fresh, x, [0, 1], [0, 1, 2]);
@@ -421,5 +436,35 @@ describe('on a small CVAE-GAN trained on 2 flower classes x 8 images', { skip: '
     assert.ok(min >= -1 && max <= 1);
     assert.ok(maxAbsDiff(rows(r.images, 0, 1), rows(r.images, 1, 1)) > 0.05, 'class 0 and class 1 differ for the same z');
     disposeResult(r);
+  });
+
+  test('augmentation: a classifier on the real images, then real + generated, both measured on real test images', async () => {
+    const test = await loadDataset({ name: 'flowers102', split: 'test', resolution: 32, classes: { first: 2 }, maxPerClass: 20, progress: false });
+    const lines: string[] = [];
+    const r = await augmentationExperiment({
+      model,
+      train,
+      test,
+      generatedPerClass: 16,
+      classifierOpts: { preset: 'tiny', batchSize: 8, maxEpochs: 2 },
+      seed: 3,
+      log: (l) => lines.push(l),
+    });
+    assert.equal(r.testImages, 40);
+    assert.deepEqual(r.realPerClass, [8, 8]);
+    assert.equal(r.realOnly.trainImages, 16);
+    assert.equal(r.realPlusGenerated.trainImages, 16 + 2 * 16);
+    // Equal update budget: 48 / 8 = 6 batches per epoch x 2 epochs = 12 = 16 / 8 x 6 epochs.
+    assert.equal(r.realPlusGenerated.epochs, 2);
+    assert.equal(r.realOnly.epochs, 6);
+    for (const a of [r.realOnly.accuracy, r.realPlusGenerated.accuracy]) {
+      assert.ok(a >= 0 && a <= 1);
+      assert.ok(Math.abs(a * 40 - Math.round(a * 40)) < 1e-9, `${a} is a count out of 40 test images`);
+    }
+    assert.equal(r.gain, r.realPlusGenerated.accuracy - r.realOnly.accuracy);
+    assert.ok(lines.some((l) => /real-only: test accuracy/.test(l)) && lines.some((l) => /real\+generated: test accuracy/.test(l)));
+    console.log(`# augmentation (tiny): real-only ${(100 * r.realOnly.accuracy).toFixed(1)}%, real+generated ${(100 * r.realPlusGenerated.accuracy).toFixed(1)}%`);
+    const other = await loadDataset({ name: 'flowers102', split: 'test', resolution: 32, classes: { ids: [5, 9] }, maxPerClass: 4, progress: false });
+    await assert.rejects(augmentationExperiment({ model, train, test: other, generatedPerClass: 1 }), /different classes/);
   });
 });
