@@ -555,7 +555,7 @@ export interface InpaintResult {
  *   2. z_0 = mu(x_m, c), E's guess from the visible content;
  *   3. z* = argmin_z  mean_{known pixels} (G(z, c) - x)^2 + priors (PriorWeights), Adam on z only,
  *      `steps` steps — the known pixels choose the code, the priors keep it plausible;
- *   4. output = mask ? G(z*, c) : x (Poisson-free paste; known pixels untouched).
+ *   4. output = mask ? G(z*, c) : x (a plain paste, no blending at the seam; known pixels untouched).
  * mask: 1 = missing. [H, W] / [1, H, W, 1] (same hole everywhere) or [n, H, W, 1].
  */
 export function inpaint(model: AppModel, x: tf.Tensor4D, mask: tf.Tensor, labels: Labels, opts: FitOptions & { fill?: 'mean' | number } = {}): InpaintResult {
@@ -782,6 +782,7 @@ export async function augmentationExperiment(opts: AugmentationOptions): Promise
 
   // Equal updates: an epoch is floor(N / batch) minibatches, so the real-only run gets that many more epochs.
   // The classifier's resolved batch size and epochs (its preset's, unless overridden).
+  // (checkpointDir, onEpoch and log are trainClassifier's options, not config fields.)
   const { preset = 'cpu', checkpointDir: _dir, onEpoch: _onEpoch, log: _log, ...overrides } = base;
   const resolved = classifierConfig(preset, R, K, overrides);
   const batch = resolved.batchSize;
