@@ -1,0 +1,56 @@
+/**
+ * Table 1 for one dataset: trains the evaluator and the four models with one budget, evaluates them,
+ * writes table.{json,csv,md} and sample grids under runs/. Rerun the same command to resume.
+ *
+ *   npm run reproduce -- --dataset flowers --preset cpu [--steps N] [--classes K] [--per-class N]
+ *                        [--models cvae,cgan,fmcgan,cvaegan] [--out runs/x] [--results results/flowers]
+ *                        [--root <dataset folder>] [--seed S] [--smoke]
+ *
+ * Ctrl-C stops at the next step after writing a checkpoint (a second Ctrl-C exits at once).
+ */
+import { parseArgs } from 'node:util';
+import { stopOnInterrupt } from '../lib/interrupt';
+import type { ModelKind } from '../lib/model';
+import { reproduce, RunPreset } from '../lib/reproduce';
+
+const USAGE = `usage: npm run reproduce -- --dataset flowers|birds|faces [--preset cpu|paper|tiny] [--steps N] [--classes K]
+       [--per-class N] [--models cvae,cgan,fmcgan,cvaegan] [--out DIR] [--results DIR] [--root DIR] [--seed S] [--smoke]`;
+
+async function main(): Promise<number> {
+  const { values: v } = parseArgs({
+    options: {
+      dataset: { type: 'string' }, preset: { type: 'string', default: 'cpu' }, steps: { type: 'string' }, classes: { type: 'string' },
+      'per-class': { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, results: { type: 'string' }, root: { type: 'string' },
+      seed: { type: 'string' }, smoke: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (v.help || !v.dataset) {
+    console.log(USAGE);
+    return v.help ? 0 : 2;
+  }
+  const int = (name: string, s: string | undefined) => {
+    if (s === undefined) return undefined;
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got ${s})`);
+    return n;
+  };
+  const flag = stopOnInterrupt({ onInterrupt: () => console.error('\ninterrupt: stopping after this step and writing a checkpoint (Ctrl-C again to exit at once)') });
+  try {
+    const r = await reproduce({
+      dataset: v.dataset, preset: v.preset as RunPreset, smoke: v.smoke, steps: int('steps', v.steps), classes: int('classes', v.classes),
+      perClass: int('per-class', v['per-class']), models: v.models?.split(',').map((s) => s.trim()) as ModelKind[] | undefined,
+      out: v.out, results: v.results, root: v.root, seed: int('seed', v.seed), shouldStop: () => flag.stopped,
+    });
+    return r.status === 'done' ? 0 : 3;
+  } finally {
+    flag.dispose();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  },
+);
