@@ -61,7 +61,7 @@ const DATASET_LABEL: Record<DatasetName, string> = { flowers102: 'Oxford-102 Flo
  * How much work one reproduction does, per preset. The paper gives no iteration count, optimiser
  * schedule or sample count for flowers/birds (paper-notes sec. 5, 8), so:
  * - paper: every class, 100 images per class as for FaceScrub, 50k steps of batch 64 (a GPU budget).
- * - cpu: 20 classes and 800 steps of batch 32 per model, sized so that one dataset's table
+ * - cpu: 20 classes and 1200 steps of batch 32 per model, sized so that one dataset's table
  *   (evaluator + four models + evaluation) takes about 90 minutes on 2 cores (docs/design.md,
  *   "## evaluation", has the measured step times).
  * - tiny / smoke: for tests; smoke also uses the tiny networks and a few images per class.
@@ -85,7 +85,7 @@ export interface Budget {
 export type RunPreset = 'paper' | 'cpu' | 'tiny';
 export const BUDGETS: Record<RunPreset | 'smoke', Budget> = {
   paper: { modelPreset: 'paper', evaluatorPreset: 'paper', steps: 50_000, perClass: 100, checkpointEvery: 1000, gridEvery: 2500 },
-  cpu: { modelPreset: 'cpu', evaluatorPreset: 'cpu', classes: 20, steps: 800, perClass: 100, checkpointEvery: 50, gridEvery: 100 },
+  cpu: { modelPreset: 'cpu', evaluatorPreset: 'cpu', classes: 20, steps: 1200, perClass: 100, checkpointEvery: 100, gridEvery: 200 },
   tiny: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 5, steps: 200, perClass: 20, checkpointEvery: 50, gridEvery: 50 },
   smoke: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 3, maxPerClass: 16, steps: 6, perClass: 4, checkpointEvery: 2, gridEvery: 3, evaluator: { maxEpochs: 2, batchSize: 8 } },
 };
