@@ -61,9 +61,10 @@ const DATASET_LABEL: Record<DatasetName, string> = { flowers102: 'Oxford-102 Flo
  * How much work one reproduction does, per preset. The paper gives no iteration count, optimiser
  * schedule or sample count for flowers/birds (paper-notes sec. 5, 8), so:
  * - paper: every class, 100 images per class as for FaceScrub, 50k steps of batch 64 (a GPU budget).
- * - cpu: 20 classes and 1200 steps of batch 32 per model, sized so that one dataset's table
- *   (evaluator + four models + evaluation) takes about 90 minutes on 2 cores (docs/design.md,
- *   "## evaluation", has the measured step times).
+ * - cpu: 20 classes and 3000 steps per model (of the cpu preset's batch), sized so that one
+ *   dataset's table (evaluator + four models + evaluation) takes about 90 minutes on 2 cores
+ *   (docs/design.md, "## evaluation", has the measured step times). When the presets or the
+ *   machine change, `npm run reproduce -- --dataset flowers --plan 90` re-measures.
  * - tiny / smoke: for tests; smoke also uses the tiny networks and a few images per class.
  */
 export interface Budget {
@@ -85,7 +86,7 @@ export interface Budget {
 export type RunPreset = 'paper' | 'cpu' | 'tiny';
 export const BUDGETS: Record<RunPreset | 'smoke', Budget> = {
   paper: { modelPreset: 'paper', evaluatorPreset: 'paper', steps: 50_000, perClass: 100, checkpointEvery: 1000, gridEvery: 2500 },
-  cpu: { modelPreset: 'cpu', evaluatorPreset: 'cpu', classes: 20, steps: 1200, perClass: 100, checkpointEvery: 100, gridEvery: 200 },
+  cpu: { modelPreset: 'cpu', evaluatorPreset: 'cpu', classes: 20, steps: 3000, perClass: 100, checkpointEvery: 200, gridEvery: 500 },
   tiny: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 5, steps: 200, perClass: 20, checkpointEvery: 50, gridEvery: 50 },
   smoke: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 3, maxPerClass: 16, steps: 6, perClass: 4, checkpointEvery: 2, gridEvery: 3, evaluator: { maxEpochs: 2, batchSize: 8 } },
 };
@@ -560,6 +561,87 @@ function publish(out: string, dest: string, models: ModelKind[]): void {
     const records = readLossLog(join(dir, 'losses.jsonl'));
     if (records.length) writeFileSync(join(dest, `losses-${k}.jsonl`), records.map((r) => JSON.stringify({ step: r.step, losses: r4(r.losses), metrics: r4(r.metrics) }) + '\n').join(''));
   }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Sizing a budget on this machine (npm run reproduce -- --plan 90)
+// ------------------------------------------------------------------------------------------------
+
+export interface PlanOptions extends Pick<ReproduceOptions, 'dataset' | 'preset' | 'classes' | 'root' | 'models' | 'log'> {
+  /** The whole table's target duration. */
+  minutes: number;
+  /** Timed steps per model (after 2 untimed ones). */
+  timedSteps?: number;
+}
+
+export interface Plan {
+  /** Median wall time of one training step, per model. */
+  msPerStep: Partial<Record<ModelKind, number>>;
+  /** Estimated evaluator training time (25 epochs, measured per image). */
+  evaluatorSeconds: number;
+  /** Estimated evaluation time for all models. */
+  evaluationSeconds: number;
+  /** Steps per model that fit `minutes`, rounded down to 100. */
+  steps: number;
+  /** Estimated minutes for the preset's own step count. */
+  presetMinutes: number;
+}
+
+/**
+ * Measures this machine: a few real training steps of every model at the preset, and a few
+ * evaluator batches, and says how many steps per model fit the target time. Use it when the
+ * presets or the machine change; the step count then goes to `--steps` (or BUDGETS).
+ */
+export async function planBudget(opts: PlanOptions): Promise<Plan> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  await initBackend();
+  const dataset = DATASET_ALIASES[opts.dataset];
+  if (!dataset) throw new Error(`unknown dataset '${opts.dataset}'; use one of ${Object.keys(DATASET_ALIASES).join(', ')}`);
+  const budget = BUDGETS[opts.preset];
+  const resolution = makeConfig(budget.modelPreset, { numClasses: 2 }).resolution;
+  const data = await loadSplit({ dataset, resolution, classes: opts.classes ?? budget.classes, root: opts.root, progress: false });
+  const K = data.train.numClasses;
+  const config = makeConfig(budget.modelPreset, { numClasses: K });
+  const timed = opts.timedSteps ?? 5;
+  const msPerStep: Partial<Record<ModelKind, number>> = {};
+  for (const kind of opts.models ?? TABLE_MODELS.map((m) => m.kind)) {
+    const model = createModel(kind, config);
+    const batcher = new Batcher(data.train, config.batchSize, 1);
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < timed + 2; i++) {
+        const b = batcher.next();
+        const t0 = performance.now();
+        model.trainStep(b.x, b.labels);
+        if (i >= 2) times.push(performance.now() - t0);
+        b.x.dispose();
+        b.labels.dispose();
+      }
+      times.sort((a, b) => a - b);
+      msPerStep[kind] = times[Math.floor(times.length / 2)];
+      log(`  ${kind}: ${(msPerStep[kind]! / 1000).toFixed(2)} s/step (batch ${config.batchSize}, median of ${timed})`);
+    } finally {
+      model.dispose();
+    }
+  }
+  // Evaluator: one epoch on a few batches' worth of images, scaled to 25 epochs of the training split.
+  const ev = classifierConfig(budget.evaluatorPreset, resolution, K);
+  const n = Math.min(data.train.labels.length, 4 * ev.batchSize + K);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const sub = subsetDataset(data.train, idx, 'plan');
+  const t0 = performance.now();
+  const c = await trainClassifier(datasetImages(sub), sub.labels, K, { ...ev, preset: budget.evaluatorPreset, maxEpochs: 1 });
+  const perImage = (performance.now() - t0) / 1000 / n;
+  c.dispose();
+  const evaluatorSeconds = 25 * perImage * data.train.labels.length;
+  const perStep = Object.values(msPerStep).reduce((a, b) => a + b!, 0) / 1000;
+  const kinds = Object.keys(msPerStep).length;
+  const evaluationSeconds = kinds * (5 + (budget.perClass * K) / 200);
+  const steps = Math.max(100, Math.floor((opts.minutes * 60 - evaluatorSeconds - evaluationSeconds) / perStep / 100) * 100);
+  const presetMinutes = (budget.steps * perStep + evaluatorSeconds + evaluationSeconds) / 60;
+  log(`  evaluator: ~${Math.round(evaluatorSeconds)} s (25 epochs of ${data.train.labels.length} images); evaluation: ~${Math.round(evaluationSeconds)} s`);
+  log(`  all models: ${perStep.toFixed(2)} s per step; ${opts.minutes} min fit ${steps} steps per model; the preset's ${budget.steps} steps take ~${Math.round(presetMinutes)} min`);
+  return { msPerStep, evaluatorSeconds, evaluationSeconds, steps, presetMinutes };
 }
 
 // ------------------------------------------------------------------------------------------------

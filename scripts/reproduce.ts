@@ -5,23 +5,26 @@
  *   npm run reproduce -- --dataset flowers --preset cpu [--steps N] [--classes K] [--per-class N]
  *                        [--models cvae,cgan,fmcgan,cvaegan] [--out runs/x] [--results results/flowers]
  *                        [--root <dataset folder>] [--seed S] [--smoke]
+ *   npm run reproduce -- --dataset flowers --preset cpu --plan 90   (times every model here, prints
+ *                        how many steps fit 90 minutes; trains nothing)
  *
  * Ctrl-C stops at the next step after writing a checkpoint (a second Ctrl-C exits at once).
  */
 import { parseArgs } from 'node:util';
 import { stopOnInterrupt } from '../lib/interrupt';
 import type { ModelKind } from '../lib/model';
-import { reproduce, RunPreset } from '../lib/reproduce';
+import { planBudget, reproduce, RunPreset } from '../lib/reproduce';
 
 const USAGE = `usage: npm run reproduce -- --dataset flowers|birds|faces [--preset cpu|paper|tiny] [--steps N] [--classes K]
-       [--per-class N] [--models cvae,cgan,fmcgan,cvaegan] [--out DIR] [--results DIR] [--root DIR] [--seed S] [--smoke]`;
+       [--per-class N] [--models cvae,cgan,fmcgan,cvaegan] [--out DIR] [--results DIR] [--root DIR] [--seed S] [--smoke]
+       npm run reproduce -- --dataset flowers --preset cpu --plan MINUTES   (measure; how many steps fit)`;
 
 async function main(): Promise<number> {
   const { values: v } = parseArgs({
     options: {
       dataset: { type: 'string' }, preset: { type: 'string', default: 'cpu' }, steps: { type: 'string' }, classes: { type: 'string' },
       'per-class': { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, results: { type: 'string' }, root: { type: 'string' },
-      seed: { type: 'string' }, smoke: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      seed: { type: 'string' }, smoke: { type: 'boolean' }, plan: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help || !v.dataset) {
@@ -34,11 +37,16 @@ async function main(): Promise<number> {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got ${s})`);
     return n;
   };
+  const models = v.models?.split(',').map((s) => s.trim()) as ModelKind[] | undefined;
+  if (v.plan !== undefined) {
+    await planBudget({ dataset: v.dataset, preset: v.preset as RunPreset, classes: int('classes', v.classes), root: v.root, models, minutes: int('plan', v.plan)! });
+    return 0;
+  }
   const flag = stopOnInterrupt({ onInterrupt: () => console.error('\ninterrupt: stopping after this step and writing a checkpoint (Ctrl-C again to exit at once)') });
   try {
     const r = await reproduce({
       dataset: v.dataset, preset: v.preset as RunPreset, smoke: v.smoke, steps: int('steps', v.steps), classes: int('classes', v.classes),
-      perClass: int('per-class', v['per-class']), models: v.models?.split(',').map((s) => s.trim()) as ModelKind[] | undefined,
+      perClass: int('per-class', v['per-class']), models,
       out: v.out, results: v.results, root: v.root, seed: int('seed', v.seed), shouldStop: () => flag.stopped,
     });
     return r.status === 'done' ? 0 : 3;

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { readLossLog } from '../lib/losslog';
-import { orderings, reproduce, ReproduceOptions, TABLE_MODELS, TableRow } from '../lib/reproduce';
+import { orderings, planBudget, reproduce, ReproduceOptions, TABLE_MODELS, TableRow } from '../lib/reproduce';
 import { writeSyntheticFaces } from './helpers/synthetic-faces';
 
 const ROOT = resolve(__dirname, '..');
@@ -190,4 +190,17 @@ test('orderings rank the models per metric: top-1 and realism descending, FID as
   assert.equal(o.fid, 'B (5.00) > A (10.00) > C (20.00)');
   // |0.45 - 0.5| = 0.05 < |0.1 - 0.5| = 0.4 < |0.95 - 0.5| = 0.45: closeness, not size, ranks.
   assert.equal(o.diversity, 'B (0.450) > A (0.100) > C (0.950)');
+});
+
+test('--plan times every model on real batches and sizes the step count to the target minutes', async () => {
+  const lines: string[] = [];
+  const p = await planBudget({ dataset: 'faces', preset: 'tiny', classes: 3, root: data, minutes: 30, timedSteps: 2, log: (l) => lines.push(l) });
+  assert.deepEqual(Object.keys(p.msPerStep), TABLE_MODELS.map((m) => m.kind));
+  for (const ms of Object.values(p.msPerStep)) assert.ok(ms! > 0 && ms! < 60_000, `ms/step ${ms}`);
+  const perStep = Object.values(p.msPerStep).reduce((a, b) => a + b!, 0) / 1000;
+  assert.equal(p.steps % 100, 0);
+  // The steps fit: planned time <= target, and 100 more would not.
+  const planned = (n: number) => n * perStep + p.evaluatorSeconds + p.evaluationSeconds;
+  assert.ok(planned(p.steps) <= 30 * 60 && planned(p.steps + 100) > 30 * 60, `steps ${p.steps}, ${perStep} s/step`);
+  assert.match(lines.join('\n'), /30 min fit \d+ steps per model/);
 });
