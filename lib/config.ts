@@ -180,6 +180,9 @@ export const PRESETS: Record<PresetName, Preset> = {
     batchSize: 64,
     seed: 1,
   },
+  // Sized by measurement (docs/design.md, "model and losses"): G is most of a step's cost (it runs
+  // forward twice and backward once on two batches), so G is narrow with 3x3 kernels; E, D, C are
+  // three 5x5 stride-2 convolutions each (32 -> 4), f_D = 4*4*128.
   cpu: {
     preset: 'cpu',
     resolution: 32,
@@ -189,19 +192,19 @@ export const PRESETS: Record<PresetName, Preset> = {
     encoder: { trunk: [conv(32, 5, 2), conv(64, 5, 2), conv(128, 5, 2)], pool: 'flatten', hidden: [256] },
     generator: {
       hidden: [256],
-      baseChannels: 128,
+      baseChannels: 96,
       layers: [
-        { filters: 128, kernel: 3, upsample: true },
-        { filters: 64, kernel: 5, upsample: true },
-        { filters: 32, kernel: 5, upsample: true },
-        { filters: 3, kernel: 5, upsample: false },
+        { filters: 96, kernel: 3, upsample: true },
+        { filters: 48, kernel: 3, upsample: true },
+        { filters: 24, kernel: 3, upsample: true },
+        { filters: 3, kernel: 3, upsample: false },
       ],
     },
     discriminator: { trunk: [conv(32, 5, 2), conv(64, 5, 2), conv(128, 5, 2)], pool: 'flatten', hidden: [] },
     classifier: { trunk: [conv(32, 5, 2), conv(64, 5, 2), conv(128, 5, 2)], pool: 'flatten', hidden: [256] },
     loss: LOSS,
     optimizer: ADAM,
-    batchSize: 32,
+    batchSize: 16,
     seed: 1,
   },
   tiny: {
