@@ -9,8 +9,10 @@ import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
+import * as tf from '@tensorflow/tfjs';
 import { readLossLog } from '../lib/losslog';
-import { orderings, planBudget, reproduce, ReproduceOptions, TABLE_MODELS, TableRow } from '../lib/reproduce';
+import { loadDataset, sharedDataset } from '../datasets/index';
+import { loadSplit, orderings, planBudget, reproduce, ReproduceOptions, TABLE_MODELS, TableRow } from '../lib/reproduce';
 import { writeSyntheticFaces } from './helpers/synthetic-faces';
 
 const ROOT = resolve(__dirname, '..');
@@ -112,8 +114,10 @@ test('the runner trains the evaluator and all four models and writes a well-form
   for (const f of ['table.json', 'table.csv', 'table.md', 'manifest.json', 'grids/cvaegan.png', 'losses-cvae.png']) assert.ok(existsSync(join(work, 'published', f)), f);
   assert.deepEqual(readLossLog(join(work, 'published', 'losses-cvaegan.jsonl')).map((x) => x.step), [1, 2, 3, 4, 5, 6]);
 
+  const tensors = tf.memory().numTensors;
   const second = run(out);
   const r2 = await second.p;
+  assert.equal(tf.memory().numTensors, tensors, 'a rerun leaves no tensors behind');
   assert.equal(r2.status, 'done');
   const text = second.lines.join('\n');
   assert.match(text, /evaluator: done, loading it/);
@@ -147,8 +151,10 @@ test('killed after its first model checkpoint, the CLI resumes on rerun (finishe
 
   // The same command without the kill, in process.
   const straight = join(work, 'straight');
+  const tensors = tf.memory().numTensors;
   const r = await run(straight, { models: ['cvae', 'cvaegan'], steps: 20 }).p;
   assert.equal(r.status, 'done');
+  assert.equal(tf.memory().numTensors, tensors, 'training, evaluating and tabulating leave no tensors behind');
   const ref = checkTable(straight, ['cvae', 'cvaegan']);
   // Equal up to float32 rounding: tfjs's Adam.setWeights recomputes beta^t with pow() where training
   // multiplies step by step, which moves the 7th digit. A resume that lost the optimiser state or
@@ -203,4 +209,27 @@ test('--plan times every model on real batches and sizes the step count to the t
   const planned = (n: number) => n * perStep + p.evaluatorSeconds + p.evaluationSeconds;
   assert.ok(planned(p.steps) <= 30 * 60 && planned(p.steps + 100) > 30 * 60, `steps ${p.steps}, ${perStep} s/step`);
   assert.match(lines.join('\n'), /30 min fit \d+ steps per model/);
+});
+
+test('the 80/20 split of the staged datasets: disjoint, about 20% test per class, and for faces the loader\'s own split', async (t) => {
+  for (const [name, folder] of [['flowers102', 'flowers102'], ['cub200', 'cub200'], ['faces', 'faces_celeba']] as const) {
+    const staged = sharedDataset(folder);
+    if ('missing' in staged) {
+      t.skip(staged.missing);
+      return;
+    }
+    const s = await loadSplit({ dataset: name, resolution: 32, classes: 3, progress: false });
+    assert.equal(s.train.numClasses, 3);
+    const trainFiles = new Set(s.train.files);
+    assert.ok(s.test.files.every((f) => !trainFiles.has(f)), `${name}: a file is in both splits`);
+    for (let c = 0; c < 3; c++) {
+      const nTest = Array.from(s.test.labels).filter((l) => l === c).length;
+      const n = nTest + Array.from(s.train.labels).filter((l) => l === c).length;
+      assert.equal(nTest, Math.round(0.2 * n), `${name} class ${c}: ${nTest} of ${n} in test`);
+    }
+    if (name === 'faces') {
+      const own = await loadDataset({ name: 'faces', split: 'test', resolution: 32, classes: { first: 3 }, progress: false });
+      assert.deepEqual([...s.test.files].sort(), [...own.files].sort());
+    }
+  }
 });
