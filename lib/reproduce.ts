@@ -326,7 +326,10 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const K = data.train.numClasses;
   const config = makeConfig(budget.modelPreset, { numClasses: K, seed });
   checkModels(kinds, config);
-  const evalConfig = classifierConfig(budget.evaluatorPreset, resolution, K, { seed, ...budget.evaluator });
+  const evalBase = classifierConfig(budget.evaluatorPreset, resolution, K, { seed, ...budget.evaluator });
+  // Small subsets (a few classes of ~20 images): at least four batches per epoch.
+  const evalBatch = Math.min(evalBase.batchSize, Math.max(2, Math.floor(((1 - evalBase.heldOutFraction) * data.train.labels.length) / 4)));
+  const evalConfig = { ...evalBase, batchSize: evalBatch };
   const countPerClass = (ds: ImageDataset) => {
     const c = new Array<number>(K).fill(0);
     ds.labels.forEach((l) => c[l]++);
@@ -507,8 +510,12 @@ function displayRows(rows: TableRow[]): Record<string, string | number | null>[]
 export function orderings(rows: readonly TableRow[]): Record<'top1' | 'realism' | 'fid' | 'diversity', string> {
   const real = rows.find((r) => r.kind === 'real');
   const models = rows.filter((r) => r.kind !== 'real');
+  // Equal values (e.g. every model at chance) are joined by '=', not ranked.
   const rank = (key: (r: TableRow) => number, show: (r: TableRow) => string) =>
-    [...models].sort((a, b) => key(a) - key(b)).map((r) => `${r.method} (${show(r)})`).join(' > ');
+    [...models]
+      .sort((a, b) => key(a) - key(b))
+      .map((r, i, all) => `${i === 0 ? '' : key(r) === key(all[i - 1]) ? ' = ' : ' > '}${r.method} (${show(r)})`)
+      .join('');
   return {
     top1: rank((r) => -r.top1, (r) => r.top1.toFixed(1)),
     realism: rank((r) => -r.realism, (r) => r.realism.toFixed(2)),

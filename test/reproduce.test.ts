@@ -196,6 +196,7 @@ test('orderings rank the models per metric: top-1 and realism descending, FID as
   assert.equal(o.fid, 'B (5.00) > A (10.00) > C (20.00)');
   // |0.45 - 0.5| = 0.05 < |0.1 - 0.5| = 0.4 < |0.95 - 0.5| = 0.45: closeness, not size, ranks.
   assert.equal(o.diversity, 'B (0.450) > A (0.100) > C (0.950)');
+  assert.equal(orderings([row('Real data', 90, 5, 1, 0.5), row('A', 50, 2, 10, 0.1), row('B', 50, 2, 5, 0.45)]).top1, 'A (50.0) = B (50.0)');
 });
 
 test('--plan times every model on real batches and sizes the step count to the target minutes', async () => {
