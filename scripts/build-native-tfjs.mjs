@@ -43,7 +43,7 @@ const pkgDir = path.join(prefix, 'node_modules', '@tensorflow', 'tfjs-node');
 
 const log = (msg) => console.log(`[native] ${msg}`);
 function run(cmd, argv, options = {}) {
-  log(`$ ${cmd} ${argv.join(' ')}`);
+  log(`$ ${cmd} ${argv.map((a) => (a.includes('\n') ? '<script>' : a)).join(' ')}`);
   const r = spawnSync(cmd, argv, { stdio: 'inherit', ...options });
   if (r.status !== 0) throw new Error(`${cmd} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''})`);
 }

@@ -82,3 +82,9 @@ test('bench rejects unknown options and names', () => {
     assert.match(r.stderr, /^bench: /);
   }
 });
+
+test('bench/reference/reference64.json (used without Node by bench/reference/gpu.sh) equals benchConfig("reference64")', async () => {
+  const { benchConfig } = await import('../bench/configs');
+  const file = JSON.parse(fs.readFileSync(path.join(root, 'bench', 'reference', 'reference64.json'), 'utf8'));
+  assert.deepEqual(file, JSON.parse(JSON.stringify(benchConfig('reference64'))));
+});
