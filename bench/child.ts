@@ -16,7 +16,7 @@ import * as path from 'path';
 import { describeBackend, initBackend } from '../lib/backend';
 import { createModel, ModelKind } from '../lib/model';
 import { BenchNet, benchConfig } from './configs';
-import { installLeanBackprop } from './lean-backprop';
+import { installLeanBackprop } from '../lib/lean-backprop';
 
 export const LEVERS = ['lean-backprop'] as const;
 

@@ -10,7 +10,9 @@
  * exactly one tfjs-core engine; `initBackend()` only chooses which backend that engine runs on.
  */
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'fs';
 import * as path from 'path';
+import { installLeanBackprop } from './lean-backprop';
 import { registerWasmKernels } from './wasm-kernels';
 import { requestedWasmThreads, useThreadedWasm, wasmThreadsStatus } from './wasm-threads';
 
@@ -52,9 +54,33 @@ function firstLine(e: unknown): string {
   return msg.split('\n')[0].slice(0, 200);
 }
 
+/**
+ * tfjs-node built by scripts/build-native-tfjs.mjs against the libtensorflow inside TensorFlow's
+ * PyPI wheel, in .native/ at the repository root (outside node_modules, so that package.json's
+ * danfojs alias of @tensorflow/tfjs-node stays as it is). Undefined when not built.
+ */
+export function nativeBuildPath(): string | undefined {
+  const root = path.join(path.dirname(require.resolve('@tensorflow/tfjs/package.json')), '..', '..', '..');
+  const dir = path.join(root, '.native', 'node_modules', '@tensorflow', 'tfjs-node');
+  return fs.existsSync(path.join(dir, 'package.json')) ? dir : undefined;
+}
+
 /** Loads the tfjs-node(-gpu) native binding, if installed, and returns why not otherwise. */
 function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): string | undefined {
   if (tf.findBackendFactory('tensorflow') != null) return undefined;
+  const built = pkg === '@tensorflow/tfjs-node' ? nativeBuildPath() : undefined;
+  if (built) {
+    // TensorFlow's C++ logging (CPU feature notes, oneDNN banner) goes to stderr; keep warnings and errors.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(built);
+      if (tf.findBackendFactory('tensorflow') != null) return undefined;
+      return `${built} loaded but registered no "tensorflow" backend`;
+    } catch (e) {
+      return `the native build in .native/ failed to load (${firstLine(e)}); rebuild it with node scripts/build-native-tfjs.mjs`;
+    }
+  }
   try {
     // Dynamic require: these packages are optional and absent on machines without internet.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -69,7 +95,7 @@ function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'):
   if (tf.findBackendFactory('tensorflow') == null) {
     // package.json aliases @tensorflow/tfjs-node to plain tfjs for danfojs, so it can "load"
     // without providing a native backend.
-    return `${pkg} resolves to plain @tensorflow/tfjs (the danfojs alias), not the native binding`;
+    return `${pkg} resolves to plain @tensorflow/tfjs (the danfojs alias), not the native binding; build one with node scripts/build-native-tfjs.mjs`;
   }
   return undefined;
 }
@@ -89,6 +115,7 @@ async function tryBackend(choice: BackendChoice): Promise<Loaded | string> {
       if (why) return why;
       if (!(await tf.setBackend('tensorflow'))) return `${pkg}: tf.setBackend('tensorflow') failed`;
       const details: string[] = [];
+      if (choice === 'node' && nativeBuildPath()) details.push('TensorFlow C library from the tensorflow-cpu wheel (.native/)');
       if (choice === 'node-gpu') {
         // tfjs-node-gpu silently falls back to CPU when CUDA/cuDNN do not load; tell the user.
         const gpu = await nativeHasGpu();
@@ -161,6 +188,13 @@ export function initBackend(): Promise<BackendReport> {
     pending = select().then((r) => {
       const note = wasmThreadsStatus();
       if (note && r.choice === 'wasm') r.details.push(note);
+      // tfjs keeps every gradient and saved activation until a backward pass ends; the lean walk
+      // frees them as it goes (same gradients, bit for bit; ~40% lower peak memory, see
+      // docs/design.md "performance"). CVAEGAN_LEAN_BACKPROP=0 keeps tfjs's own.
+      if (process.env.CVAEGAN_LEAN_BACKPROP !== '0') {
+        installLeanBackprop();
+        r.details.push('lean backprop');
+      }
       return (current = r);
     });
   }

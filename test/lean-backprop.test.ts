@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { installLeanBackprop, uninstallLeanBackprop } from '../bench/lean-backprop';
+import { installLeanBackprop, uninstallLeanBackprop } from '../lib/lean-backprop';
 import { makeConfig } from '../lib/config';
 import { createModel } from '../lib/model';
 
