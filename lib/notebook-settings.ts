@@ -54,12 +54,13 @@ type Sizes = Pick<RunSettings, 'classes' | 'maxPerClass' | 'steps' | 'checkpoint
 
 /**
  * Full-run sizes per preset. cpu: the first 20 classes of each dataset (the reproduction's subset,
- * docs/design.md "## evaluation"), 1,500 steps of batch 16: about 20 minutes at the measured
- * ~0.7 s per CVAE-GAN step on two idle cores (twice that on a loaded machine).
+ * docs/design.md "## evaluation"), 2,000 steps of batch 16. Measured CVAE-GAN step times on the
+ * 2-core machine with other work running (load ~6): 0.4-0.9 s with the native TensorFlow backend
+ * (.native/), 1.4-2.5 s on wasm (~0.7 s on idle cores): about 15-30 minutes native, 25-80 on wasm.
  * paper: every class, the reproduction's 50,000 steps of batch 64 (a GPU budget).
  */
 const FULL: Record<PresetName, Sizes> = {
-  cpu: { classes: 20, steps: 1500, checkpointEvery: 100, gridEvery: 250, gridClasses: 10, samplesPerClass: 10 },
+  cpu: { classes: 20, steps: 2000, checkpointEvery: 200, gridEvery: 250, gridClasses: 10, samplesPerClass: 10 },
   paper: { classes: undefined, steps: 50_000, checkpointEvery: 1000, gridEvery: 2500, gridClasses: 10, samplesPerClass: 10 },
   tiny: { classes: 5, steps: 300, checkpointEvery: 50, gridEvery: 50, gridClasses: 5, samplesPerClass: 8 },
 };

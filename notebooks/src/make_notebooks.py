@@ -339,7 +339,7 @@ def dataset_notebook(d):
 
 {d['intro']}
 
-The notebook trains CVAE-GAN on {d['what']} and then shows what it learned: a class × z grid, reconstructions of held-out images, {d['swap']} and interpolation. With the default `cpu` preset it uses the first 20 {d['classes_word']} at 32×32 pixels and trains 1,500 steps: about 20 minutes on two idle CPU cores, longer on a busy machine. One line (`PRESET`) switches to the paper's 128×128 networks, which need a GPU. The results of the run saved in this notebook are from the `cpu` preset; with so little compute, expect recognisable colours and layouts per class rather than the paper's detail.
+The notebook trains CVAE-GAN on {d['what']} and then shows what it learned: a class × z grid, reconstructions of held-out images, {d['swap']} and interpolation. With the default `cpu` preset it uses the first 20 {d['classes_word']} at 32×32 pixels and trains 2,000 steps of batch 16: about 15–30 minutes on two CPU cores with the native TensorFlow backend (`npm run native`), roughly twice that or more on the default wasm backend (the first cell prints which one runs). One line (`PRESET`) switches to the paper's 128×128 networks, which need a GPU. The results of the run saved in this notebook are from the `cpu` preset; with so little compute, expect recognisable colours and layouts per class rather than the paper's detail.
 """),
         md("""
 ## 1. Settings
@@ -410,7 +410,7 @@ One cell shows everything: a **progress bar**, a **live chart** of every loss te
 **What to look for.**
 - `L_C` falls first: C learns the classes of the real images.
 - `L_D` near $3\\ln 2 \\approx 2.1$ means D cannot separate real from generated; near 0 means it separates them perfectly. A GAN normally sits in between and wobbles.
-- `L_KL` starts near 0 and grows as E starts to encode information about each image, then levels off.
+- `L_KL` starts near 0 (E's codes start at the prior). It rises as E puts information about each image into z, which good reconstructions need; a KL that stays at 0 would mean the codes carry nothing and G reconstructs from the label alone.
 - `L_G` and its parts `L_G_pixel`, `L_G_fD`, `L_G_fC` should fall: reconstructions improve.
 - `L_GD` and `L_GC` need not fall: D and C keep changing the feature spaces they are measured in. What matters is that they stay bounded; a sudden jump that does not come back, or a NaN, means training diverged (it then stops with an error naming the term, and the last good checkpoint stays on disk).
 - In the sample grid, rows should become distinct from each other (class) while each column keeps a common look (z).
@@ -502,7 +502,7 @@ tf.dispose([held.x, source.x, a.x, b.x]);
 
 FACES = dict(
     num="02", name="faces", title="Faces: identity-conditioned generation", cli="faces",
-    intro="The paper's first dataset is **FaceScrub**: about 107,000 photos of 530 celebrities, aligned with five facial landmarks and cropped around the nose at 128×128. Generating a face *of a given person* is the fine-grained task: identities differ in small details, while pose, expression and lighting vary much more within one identity than between many.",
+    intro="The paper's first dataset is **FaceScrub**: about 107,000 photos of 530 celebrities, reportedly aligned with five facial landmarks and cropped around the nose at 128×128. Generating a face *of a given person* is the fine-grained task: identities differ in small details, while pose, expression and lighting vary much more within one identity than between many.",
     what="face crops, conditioned on identity",
     swap="identity swap", swap_title="Identity swap", swap_grid_title="identity swap",
     classes_word="identities", class_word="identity",
@@ -516,7 +516,7 @@ FACES = dict(
 
 FLOWERS = dict(
     num="03", name="flowers102", title="Flowers: species-conditioned generation", cli="flowers",
-    intro="**Oxford 102 Flowers** (Nilsback & Zisserman): 8,189 photos of 102 flower species, 40–258 per species. The paper crops each image with the supplied segmentation mask and resizes it to 128×128; species differ in petal shape, colour and texture, and within a species the framing and background vary.",
+    intro="**Oxford 102 Flowers** (Nilsback & Zisserman): 8,189 photos of 102 flower species, 40–258 per species. The paper reportedly crops each image with the supplied segmentation mask and resizes it to 128×128 (from a reimplementation's summary; the paper's text was not available to us); species differ in petal shape, colour and texture, and within a species the framing and background vary.",
     what="flower photos, conditioned on species",
     swap="species swap", swap_title="Species swap", swap_grid_title="species swap",
     classes_word="species", class_word="species",
@@ -742,7 +742,7 @@ tf.dispose([low, mask, ex.x]);
 
 The paper trains a face recogniser on real images and on real plus CVAE-GAN-generated images of the same identities, and reports a small gain in LFW verification accuracy (91.87% → 92.98%). We have no LFW pairs, so the experiment here is its analogue on flowers: the same small classifier (`lib/evaluator.ts`, same architecture and seed) is trained
 
-- on the real training images of the 20 species, and
+- on the real training images of the species in use, and
 - on the same real images plus `A.generatedPerClass` generated images per species,
 
 with the **same number of updates** (the real-only run gets proportionally more epochs, so a gain cannot come from training longer), and both are scored on the real test images. The generator saw the same real training images, so the generated images add no new real data; the question is whether samples of the learned distribution help the classifier generalise.
