@@ -21,10 +21,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
-import { reparameterize } from './cvaegan';
 import { asOneHot, klLoss, meanFeatureMatchingLoss, pairwiseLoss } from './losses';
 import { buildEncoder, buildGenerator } from './networks';
-import { keepingState, NetworkModel, PhaseResult, PhaseTerms, toLabelTensor } from './modelbase';
+import { keepingState, NetworkModel, PhaseResult, PhaseTerms, reparameterize } from './modelbase';
 import type { Rng } from './rng';
 import type { StepResult } from './model';
 
@@ -200,29 +199,12 @@ export class CVAE extends NetworkModel {
 
   /** The posterior q(z | x, c) = N(mu, exp(logvar)); the caller disposes both. */
   encode(x: tf.Tensor4D, labels: ArrayLike<number> | tf.Tensor1D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
-    this.assertUsable();
-    const c = toLabelTensor(labels);
-    try {
-      this.checkLabels(c, x.shape[0], 'encode');
-      const [mu, logvar] = tf.tidy(() => this.nets.E.apply([x, asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor2D[]);
-      return { mu, logvar };
-    } finally {
-      c.dispose();
-    }
+    return this.encodeWithE(x, labels);
   }
 
   /** G(z, c) with z = mu, or z ~ q(z | x, c) drawn with `seed` when one is given. */
   reconstruct(x: tf.Tensor4D, labels: ArrayLike<number> | tf.Tensor1D, opts: { seed?: number } = {}): tf.Tensor4D {
-    const { mu, logvar } = this.encode(x, labels);
-    const c = toLabelTensor(labels);
-    try {
-      return tf.tidy(() => {
-        const z = opts.seed === undefined ? mu : reparameterize(mu, logvar, tf.randomNormal(mu.shape, 0, 1, 'float32', opts.seed) as tf.Tensor2D);
-        return this.nets.G.apply([z, asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor4D;
-      });
-    } finally {
-      tf.dispose([mu, logvar, c]);
-    }
+    return this.decodePosterior(this.encode(x, labels), labels, opts.seed);
   }
 }
 

@@ -25,14 +25,11 @@
  * Order: (2) before (3) as in Algorithm 1, so G and E learn against the D and C of this step.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkImageShape, ModelConfig, validateConfig } from './config';
-import {
-  addModelFiles, addTensorFile, CheckpointFiles, CheckpointMeta, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
-} from './checkpoint';
+import { checkImageShape, ModelConfig } from './config';
 import * as L from './losses';
-import { buildNetworks, NET_NAMES, NetName, Networks, summarize, trainableVars } from './networks';
-import { Rng, RngState } from './rng';
-import type { GenerativeModel, StepResult } from './model';
+import { keepingState, NetworkModel, reparameterize } from './modelbase';
+import { buildNetworks, Networks, summarize } from './networks';
+import type { StepResult } from './model';
 
 export const CVAEGAN_LOSSES = ['L_C', 'L_D', 'L_KL', 'L_G', 'L_GD', 'L_GC', 'L_G_pixel', 'L_G_fD', 'L_G_fC'] as const;
 /** acc_C: C's accuracy on the real batch; D_*: mean D output (probability "real") per input kind. */
@@ -44,10 +41,8 @@ export interface StepNoise {
   zp: tf.Tensor2D;
 }
 
-/** z ~ q(z | x, c) by reparameterisation, differentiable in mu and logvar: z = mu + exp(logvar / 2) * eps. */
-export function reparameterize(mu: tf.Tensor2D, logvar: tf.Tensor2D, eps: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), eps)) as tf.Tensor2D);
-}
+// Shared with the CVAE baseline; still exported here, where it has always been.
+export { reparameterize };
 
 /**
  * Step (1): E and G in training mode. G runs on the reconstruction codes and on the prior codes as
@@ -118,100 +113,47 @@ export function encoderGeneratorLosses(
   return { total, KL, LG: rec.total, GD, GC, pixel: rec.pixel, fD: rec.fD, fC: rec.fC, centres: next.centres, seen: next.seen };
 }
 
-/** Runs `fn`, then puts back the non-trainable state (batch-norm moving statistics) of `models`. */
-function keepingState<T>(models: tf.LayersModel[], fn: () => T): T {
-  const saved = models.flatMap((m) => m.nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
-  try {
-    return fn();
-  } finally {
-    for (const s of saved) {
-      s.w.write(s.v);
-      s.v.dispose();
-    }
-  }
-}
-
-function toLabelTensor(labels: ArrayLike<number> | tf.Tensor1D): tf.Tensor1D {
-  return labels instanceof tf.Tensor ? (tf.cast(labels, 'int32') as tf.Tensor1D) : tf.tensor1d(Array.from(labels), 'int32');
-}
-
 /** Architecture fields: a checkpoint can be restored into a model only when these match. */
 const ARCHITECTURE = ['resolution', 'numClasses', 'zDim', 'norm', 'encoder', 'generator', 'discriminator', 'classifier'] as const;
 
-export class CVAEGAN implements GenerativeModel {
+/**
+ * NetworkModel supplies the config, Rngs, optimisers, checks, sample(), save()/restore() and
+ * dispose(); CVAEGAN adds its class centres (kept in checkpoints through stateVariables()), its
+ * two-phase step, encode() and reconstruct().
+ */
+export class CVAEGAN extends NetworkModel {
   readonly kind = 'cvaegan' as const;
   readonly lossNames: readonly string[] = CVAEGAN_LOSSES;
   readonly metricNames: readonly string[] = CVAEGAN_METRICS;
-  readonly config: ModelConfig;
-  readonly nets: Networks;
-  private readonly vars: Record<NetName, tf.Variable[]>;
-  private opt: Record<NetName, tf.AdamOptimizer>;
+  /**
+   * The base class builds these with buildNetworks. `declare` only narrows the type (E, G, D, C
+   * by name) and emits no field, which would otherwise reset it after super().
+   */
+  declare readonly nets: Networks & Record<string, tf.LayersModel>;
   /** Real class centres of f_C for L_GC, [K, d_C], and which classes have been seen (0/1, [K]). */
   private readonly centres: tf.Variable;
   private readonly seen: tf.Variable;
-  /** Training noise (weights init, eps, z_p): saved in checkpoints. */
-  private rng: Rng;
-  /** Noise for sample()/reconstruct() without a seed, apart so that sampling never shifts training. */
-  private sampleRng: Rng;
-  private _step = 0;
-  private disposed = false;
 
   constructor(config: ModelConfig) {
-    validateConfig(config);
-    this.config = JSON.parse(JSON.stringify(config)) as ModelConfig;
-    this.rng = new Rng(config.seed, 0);
-    this.sampleRng = new Rng(config.seed, 1);
-    this.nets = buildNetworks(this.config, this.rng);
-    this.vars = { E: trainableVars(this.nets.E), G: trainableVars(this.nets.G), D: trainableVars(this.nets.D), C: trainableVars(this.nets.C) };
-    this.opt = this.makeOptimizers();
+    // Spread: the Networks interface has no index signature, the base takes a Record of networks.
+    super(config, (cfg, rng) => ({ ...buildNetworks(cfg, rng) }), ARCHITECTURE);
     const dC = (this.nets.C.outputs[1].shape as number[])[1];
     // tidy: tf.variable shares the zeros' data, and the zeros themselves must not stay allocated.
     this.centres = tf.tidy(() => tf.variable(tf.zeros([config.numClasses, dC]), false));
     this.seen = tf.tidy(() => tf.variable(tf.zeros([config.numClasses]), false));
   }
 
-  get step(): number {
-    return this._step;
-  }
-
-  private makeOptimizers(): Record<NetName, tf.AdamOptimizer> {
-    const o = this.config.optimizer;
-    const make = () => tf.train.adam(o.learningRate, o.beta1, o.beta2);
-    return { E: make(), G: make(), D: make(), C: make() };
-  }
-
-  private assertUsable(): void {
-    if (this.disposed) throw new Error('this model was disposed; create or load a new one');
-  }
-
-  private checkLabels(labels: tf.Tensor, m: number, what: string): void {
-    if (labels.rank !== 1 || labels.shape[0] !== m) throw new Error(`${what}: labels have shape [${labels.shape}], expected [${m}] (one integer class per image)`);
-    const K = this.config.numClasses;
-    const v = labels.dataSync();
-    for (let i = 0; i < v.length; i++) {
-      if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= K) {
-        throw new Error(`${what}: label ${v[i]} at index ${i} is not a class of this model (0..${K - 1}); was the model built with the dataset's numClasses?`);
-      }
-    }
-  }
-
-  /** Adam on one network, gradients passed in the network's fixed variable order (Adam's state is positional). */
-  private applyGrads(net: NetName, grads: tf.NamedTensorMap): void {
-    const ordered = this.vars[net].map((v) => {
-      const g = grads[v.name];
-      if (!g) throw new Error(`internal: no gradient for ${net} variable ${v.name}`);
-      return { name: v.name, tensor: g };
-    });
-    this.opt[net].applyGradients(ordered);
+  /** The centres change with every step, so a resumed run needs them: they go to state.bin. */
+  protected stateVariables(): { name: string; tensor: tf.Variable }[] {
+    return [
+      { name: 'centres', tensor: this.centres },
+      { name: 'seen', tensor: this.seen },
+    ];
   }
 
   trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult {
-    this.assertUsable();
-    checkImageShape(this.config, x.shape, 'trainStep: images');
-    const m = x.shape[0];
-    if (m < 2) throw new Error(`trainStep: a batch needs at least 2 images (batch statistics and batch means), got ${m}`);
-    this.checkLabels(labels, m, 'trainStep');
-    const step = this._step + 1;
+    const m = this.checkBatch(x, labels);
+    const step = this.currentStep + 1;
     const { zDim, loss: lc } = this.config;
     const epsSeed = this.rng.seed();
     const zSeed = this.rng.seed();
@@ -273,132 +215,24 @@ export class CVAEGAN implements GenerativeModel {
         tf.dispose(g2.grads);
         tf.dispose([next!.centres, next!.seen]);
       }
-      this._step = step;
-      const all: Record<string, number> = { ...lossesCD, ...lossesEG };
-      const losses: Record<string, number> = {};
-      for (const k of CVAEGAN_LOSSES) losses[k] = all[k];
-      return { step, losses, metrics };
+      return this.finishStep(step, { ...lossesCD, ...lossesEG }, metrics);
     } finally {
       tf.dispose([onehot, noise.eps, noise.zp]);
-    }
-  }
-
-  sample(labels: ArrayLike<number>, opts: { z?: tf.Tensor2D; seed?: number } = {}): tf.Tensor4D {
-    this.assertUsable();
-    const n = labels.length;
-    if (n < 1) throw new Error('sample: give at least one label');
-    const c = toLabelTensor(labels);
-    try {
-      this.checkLabels(c, n, 'sample');
-      if (opts.z && (opts.z.rank !== 2 || opts.z.shape[0] !== n || opts.z.shape[1] !== this.config.zDim)) {
-        throw new Error(`sample: z has shape [${opts.z.shape}], expected [${n}, ${this.config.zDim}] (one code per label)`);
-      }
-      const seed = opts.seed ?? this.sampleRng.seed();
-      return tf.tidy(() => {
-        const z = opts.z ?? tf.randomNormal([n, this.config.zDim], 0, 1, 'float32', seed);
-        return this.nets.G.apply([z, L.asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor4D;
-      });
-    } finally {
-      c.dispose();
     }
   }
 
   encode(x: tf.Tensor4D, labels: ArrayLike<number> | tf.Tensor1D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
     this.assertUsable();
     checkImageShape(this.config, x.shape, 'encode: images');
-    const c = toLabelTensor(labels);
-    try {
-      this.checkLabels(c, x.shape[0], 'encode');
-      const [mu, logvar] = tf.tidy(() => this.nets.E.apply([x, L.asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor2D[]);
-      return { mu, logvar };
-    } finally {
-      c.dispose();
-    }
+    return this.encodeWithE(x, labels);
   }
 
   reconstruct(x: tf.Tensor4D, labels: ArrayLike<number> | tf.Tensor1D, opts: { seed?: number } = {}): tf.Tensor4D {
-    const { mu, logvar } = this.encode(x, labels);
-    const c = toLabelTensor(labels);
-    try {
-      return tf.tidy(() => {
-        const z = opts.seed === undefined ? mu : reparameterize(mu, logvar, tf.randomNormal(mu.shape, 0, 1, 'float32', opts.seed));
-        return this.nets.G.apply([z, L.asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor4D;
-      });
-    } finally {
-      tf.dispose([mu, logvar, c]);
-    }
+    return this.decodePosterior(this.encode(x, labels), labels, opts.seed);
   }
 
+  /** Per network also the trainable parameters, layers and feature sizes (the base counts parameters only). */
   summary() {
     return summarize(this.nets);
-  }
-
-  async save(dir: string, extra?: object): Promise<void> {
-    this.assertUsable();
-    const files: CheckpointFiles = new Map();
-    for (const n of NET_NAMES) await addModelFiles(files, n, this.nets[n]);
-    const optimizers: Record<string, tf.io.WeightsManifestEntry[]> = {};
-    for (const n of NET_NAMES) {
-      const w = await this.opt[n].getWeights();
-      try {
-        optimizers[n] = await addTensorFile(files, `optimizer/${n}.bin`, w);
-      } finally {
-        w[0].tensor.dispose(); // the iteration count, created by getWeights; the rest are Adam's own variables
-      }
-    }
-    const state = await addTensorFile(files, 'state.bin', [
-      { name: 'centres', tensor: this.centres },
-      { name: 'seen', tensor: this.seen },
-    ]);
-    writeCheckpoint(dir, {
-      kind: this.kind,
-      step: this._step,
-      config: this.config,
-      rng: this.rng.state(),
-      sampleRng: this.sampleRng.state(),
-      optimizers,
-      state,
-      extra: extra ?? null,
-    }, files);
-  }
-
-  async restore(dir: string): Promise<CheckpointMeta> {
-    this.assertUsable();
-    const meta = readCheckpointMeta(dir);
-    if (meta.kind !== this.kind) throw new Error(`checkpoint at ${dir} holds a '${meta.kind}' model, not '${this.kind}'; load it with loadModel(dir)`);
-    const saved = meta.config as ModelConfig;
-    for (const k of ARCHITECTURE) {
-      if (JSON.stringify(saved[k]) !== JSON.stringify(this.config[k])) {
-        throw new Error(`checkpoint at ${dir} was saved with a different config.${k} (${JSON.stringify(saved[k]).slice(0, 120)} there, ${JSON.stringify(this.config[k]).slice(0, 120)} here); use loadModel(dir) to rebuild it, or a fresh checkpoint directory`);
-      }
-    }
-    for (const n of NET_NAMES) loadModelWeights(dir, n, this.nets[n]);
-    const optimizers = meta.optimizers as Record<string, tf.io.WeightsManifestEntry[]>;
-    for (const n of NET_NAMES) this.opt[n].dispose();
-    this.opt = this.makeOptimizers();
-    for (const n of NET_NAMES) {
-      const w = readTensorFile(dir, `optimizer/${n}.bin`, optimizers[n]);
-      await this.opt[n].setWeights(w);
-      tf.dispose(w.map((t) => t.tensor));
-    }
-    const state = readTensorFile(dir, 'state.bin', meta.state as tf.io.WeightsManifestEntry[]);
-    this.centres.assign(state[0].tensor);
-    this.seen.assign(state[1].tensor);
-    tf.dispose(state.map((t) => t.tensor));
-    this.rng = Rng.fromState(meta.rng as RngState);
-    this.sampleRng = Rng.fromState(meta.sampleRng as RngState);
-    this._step = meta.step;
-    return meta;
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const n of NET_NAMES) {
-      this.opt[n].dispose();
-      this.nets[n].dispose();
-    }
-    this.centres.dispose();
-    this.seen.dispose();
   }
 }

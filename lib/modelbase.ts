@@ -10,11 +10,12 @@
  *     trainStep(x, labels) { ... this.phase(['E', 'G'], step, () => ({ objective, losses })) ... }
  *   }
  *
- * The checkpoint layout is the one CVAEGAN (lib/cvaegan.ts) writes: checkpoint.json with kind,
- * step, config, both Rng states and the optimiser manifests; <net>/model.json + weights.bin per
- * network; optimizer/<net>.bin per network. So `loadModel(dir)` in model.ts rebuilds any kind.
- * CVAEGAN keeps its own copy of this code (plus its class centres); the two can be unified by
- * letting CVAEGAN extend this class with a hook for extra state tensors.
+ * The checkpoint layout, shared by every kind (CVAEGAN in lib/cvaegan.ts extends this class too):
+ * checkpoint.json with kind, step, config, both Rng states and the optimiser manifests;
+ * <net>/model.json + weights.bin per network; optimizer/<net>.bin per network. So `loadModel(dir)`
+ * in model.ts rebuilds any kind. A model with state beyond its networks and optimisers (CVAEGAN's
+ * class centres) lists it in stateVariables(); it then goes to state.bin, with its manifest as
+ * checkpoint.json's `state`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkImageShape, ModelConfig, validateConfig } from './config';
@@ -55,6 +56,11 @@ export function keepingState<T>(models: tf.LayersModel[], fn: () => T): T {
       s.v.dispose();
     }
   }
+}
+
+/** z ~ q(z | x, c) by reparameterisation, differentiable in mu and logvar: z = mu + exp(logvar / 2) * eps. */
+export function reparameterize(mu: tf.Tensor2D, logvar: tf.Tensor2D, eps: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), eps)) as tf.Tensor2D);
 }
 
 /** Integer labels as an int32 tensor (the caller disposes it). */
@@ -108,6 +114,15 @@ export abstract class NetworkModel implements GenerativeModel {
 
   abstract trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult;
 
+  /**
+   * Variables besides the networks' weights and Adam's state that training changes, so that a
+   * checkpoint must keep them: saved to state.bin in this order, restored by position, disposed
+   * with the model. None by default (and then no state.bin and no `state` field are written).
+   */
+  protected stateVariables(): { name: string; tensor: tf.Variable }[] {
+    return [];
+  }
+
   private makeOptimizers(): Record<string, tf.AdamOptimizer> {
     const o = this.config.optimizer;
     const opt: Record<string, tf.AdamOptimizer> = {};
@@ -141,7 +156,7 @@ export abstract class NetworkModel implements GenerativeModel {
   }
 
   /** Adam on one network, gradients passed in the network's fixed variable order. */
-  private applyGrads(net: string, grads: tf.NamedTensorMap): void {
+  protected applyGrads(net: string, grads: tf.NamedTensorMap): void {
     const ordered = this.vars[net].map((v) => {
       const g = grads[v.name];
       if (!g) throw new Error(`internal: no gradient for ${net} variable ${v.name}`);
@@ -223,6 +238,39 @@ export abstract class NetworkModel implements GenerativeModel {
     }
   }
 
+  /**
+   * encode() of the models with an encoder E (CVAE, CVAE-GAN): the posterior q(z | x, c) =
+   * N(mu, exp(logvar)); the caller disposes both.
+   */
+  protected encodeWithE(x: tf.Tensor4D, labels: ArrayLike<number> | tf.Tensor1D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    this.assertUsable();
+    const c = toLabelTensor(labels);
+    try {
+      this.checkLabels(c, x.shape[0], 'encode');
+      const [mu, logvar] = tf.tidy(() => this.nets.E.apply([x, asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor2D[]);
+      return { mu, logvar };
+    } finally {
+      c.dispose();
+    }
+  }
+
+  /**
+   * reconstruct() of the models with an encoder, from the posterior their encode() gave (disposed
+   * here): G(z, c) with z = mu, or z ~ q(z | x, c) drawn with `seed` when one is given.
+   */
+  protected decodePosterior(q: { mu: tf.Tensor2D; logvar: tf.Tensor2D }, labels: ArrayLike<number> | tf.Tensor1D, seed: number | undefined): tf.Tensor4D {
+    const { mu, logvar } = q;
+    const c = toLabelTensor(labels);
+    try {
+      return tf.tidy(() => {
+        const z = seed === undefined ? mu : reparameterize(mu, logvar, tf.randomNormal(mu.shape, 0, 1, 'float32', seed) as tf.Tensor2D);
+        return this.nets.G.apply([z, asOneHot(c, this.config.numClasses)], { training: false }) as tf.Tensor4D;
+      });
+    } finally {
+      tf.dispose([mu, logvar, c]);
+    }
+  }
+
   summary(): Record<string, { params: number }> {
     const out: Record<string, { params: number }> = {};
     let total = 0;
@@ -247,6 +295,8 @@ export abstract class NetworkModel implements GenerativeModel {
         w[0].tensor.dispose(); // the iteration count, created by getWeights; the rest are Adam's own variables
       }
     }
+    const stateVars = this.stateVariables();
+    const state = stateVars.length > 0 ? await addTensorFile(files, 'state.bin', stateVars) : undefined;
     writeCheckpoint(dir, {
       kind: this.kind,
       step: this.currentStep,
@@ -254,6 +304,7 @@ export abstract class NetworkModel implements GenerativeModel {
       rng: this.rng.state(),
       sampleRng: this.sampleRng.state(),
       optimizers,
+      ...(state ? { state } : {}), // before `extra`: the field order CVAEGAN's checkpoints always had
       extra: extra ?? null,
     }, files);
   }
@@ -280,6 +331,12 @@ export abstract class NetworkModel implements GenerativeModel {
       await this.opt[n].setWeights(w);
       tf.dispose(w.map((t) => t.tensor));
     }
+    const stateVars = this.stateVariables();
+    if (stateVars.length > 0) {
+      const state = readTensorFile(dir, 'state.bin', meta.state as tf.io.WeightsManifestEntry[]);
+      stateVars.forEach((v, i) => v.tensor.assign(state[i].tensor));
+      tf.dispose(state.map((t) => t.tensor));
+    }
     this.rng = Rng.fromState(meta.rng as RngState);
     this.sampleRng = Rng.fromState(meta.sampleRng as RngState);
     this.currentStep = meta.step;
@@ -293,5 +350,6 @@ export abstract class NetworkModel implements GenerativeModel {
       this.opt[n].dispose();
       this.nets[n].dispose();
     }
+    for (const v of this.stateVariables()) v.tensor.dispose();
   }
 }
