@@ -3,7 +3,7 @@
  * errors for missing or damaged ones, and a full model round trip: weights, optimiser state, class
  * centres, step and RNG come back, so training continues exactly as if it had never stopped.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,7 +22,15 @@ before(async () => {
   await initBackend();
 });
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cvaegan-ckpt-'));
+const made: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cvaegan-ckpt-'));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 const files = (v: number, size = 1000) => new Map<string, Uint8Array | string>([['a/data.bin', new Uint8Array(size).fill(v % 256)], ['b.txt', `version ${v}`]]);
 
 test('writeCheckpoint replaces atomically; damaged, partial and foreign directories get clear errors', () => {

@@ -3,7 +3,7 @@
  * same run as no interruption, periodic checkpoints, early stop, and a NaN batch that stops
  * training while the last good checkpoint stays loadable.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,7 +25,15 @@ before(async () => {
 
 const K = 3;
 const cfg = makeConfig('tiny', { numClasses: K });
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cvaegan-train-'));
+const made: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'cvaegan-train-'));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 /** 24 synthetic 32x32 images: smooth colour gradients, a different hue per class. */
 function dataset(): ImageDataset {
