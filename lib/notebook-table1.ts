@@ -44,11 +44,10 @@ export function readTable1(dir: string): Table1Results | undefined {
   const kinds = ['real', ...t.rows.filter((r) => r.kind !== 'real').map((r) => r.kind)];
   const label = (k: string) => (k === 'real' ? 'Real test images' : t.rows.find((r) => r.kind === k)?.method ?? k);
   const grids = kinds.filter((k) => existsSync(join(gridDir, `${k}.png`))).map((k) => ({ name: label(k), path: join(gridDir, `${k}.png`) }));
-  const lossCharts = existsSync(dir)
-    ? readdirSync(dir)
-        .filter((f) => /^losses-.*\.png$/.test(f))
-        .map((f) => ({ name: label(f.slice(7, -4)), path: join(dir, f) }))
-    : [];
+  // Loss charts in the table's order, then any others.
+  const charts = existsSync(dir) ? readdirSync(dir).filter((f) => /^losses-.*\.png$/.test(f)).map((f) => f.slice(7, -4)) : [];
+  const rank = (k: string) => (kinds.includes(k) ? kinds.indexOf(k) : kinds.length);
+  const lossCharts = charts.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).map((k) => ({ name: label(k), path: join(dir, `losses-${k}.png`) }));
   return { dir, caption: t.caption, rows: t.rows, grids, lossCharts };
 }
 
