@@ -1,7 +1,8 @@
 /**
  * Where data lives.
  *
- * - Downloads default to `datasets/<name>/` inside the repository (git-ignored).
+ * - Downloads default to `datasets/<name>/` inside the repository (git-ignored);
+ *   `CVAEGAN_DOWNLOAD_ROOT` puts them under another folder.
  * - Staged copies of the official layouts (used by tests, offline notebook runs and benchmarks)
  *   live in `../shared/datasets/` beside the checkout; `CVAEGAN_SHARED_DATASETS` overrides that.
  * - Preprocessed caches default to `.cache/` inside the repository; `CVAEGAN_CACHE_DIR` overrides.
@@ -13,7 +14,7 @@ import { join, resolve } from 'path';
 export const REPO_ROOT = resolve(__dirname, '..');
 
 export function downloadRoot(name: string): string {
-  return join(REPO_ROOT, 'datasets', name);
+  return join(process.env.CVAEGAN_DOWNLOAD_ROOT ?? join(REPO_ROOT, 'datasets'), name);
 }
 
 export function sharedDatasetsRoot(): string {

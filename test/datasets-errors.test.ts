@@ -125,27 +125,26 @@ test('bad options are rejected with the allowed values', async () => {
   await assert.rejects(loadDataset({ ...base, name: 'mnist' as 'faces', resolution: 32 }), /unknown dataset 'mnist'; use one of flowers102, cub200, faces/);
 });
 
-test('no data anywhere: the error names the download folder and the staged folder, and how to get the data', async (t) => {
+test('no data anywhere: the error names the download folder and the staged folder, and how to get the data', async () => {
   const previous = process.env.CVAEGAN_SHARED_DATASETS;
+  const previousDownloads = process.env.CVAEGAN_DOWNLOAD_ROOT;
   const empty = fresh('no-shared');
   process.env.CVAEGAN_SHARED_DATASETS = empty;
+  // An empty download folder too, so a real download in datasets/ cannot hide the error.
+  process.env.CVAEGAN_DOWNLOAD_ROOT = fresh('no-downloads');
   try {
-    if (existsSync(join(downloadRoot('cub200'), 'CUB_200_2011'))) {
-      t.skip(`a downloaded copy exists in ${downloadRoot('cub200')}`);
-      return;
-    }
     assert.throws(() => resolveRoot('cub200'), (e: Error) => {
       assert.ok(e.message.includes(downloadRoot('cub200')) && e.message.includes(join(empty, 'cub200')), e.message);
       assert.match(e.message, /downloadCub200\(\), or pass root/);
       return true;
     });
-    if (!existsSync(downloadRoot('faces'))) {
-      // download: true cannot fetch faces (FaceScrub needs the authors' lists): the same error.
-      await assert.rejects(loadDataset({ name: 'faces', resolution: 32, download: true, cacheDir: false, progress: false }), /faces: no data found in .*downloadFaceScrub/);
-    }
+    // download: true cannot fetch faces (FaceScrub needs the authors' lists): the same error.
+    await assert.rejects(loadDataset({ name: 'faces', resolution: 32, download: true, cacheDir: false, progress: false }), /faces: no data found in .*downloadFaceScrub/);
   } finally {
     if (previous === undefined) delete process.env.CVAEGAN_SHARED_DATASETS;
     else process.env.CVAEGAN_SHARED_DATASETS = previous;
+    if (previousDownloads === undefined) delete process.env.CVAEGAN_DOWNLOAD_ROOT;
+    else process.env.CVAEGAN_DOWNLOAD_ROOT = previousDownloads;
   }
 });
 
