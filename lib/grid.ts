@@ -215,10 +215,34 @@ export function drawGrid(batches: (ImageBatch | null)[][], opts: Omit<GridOption
   });
   ctx.textAlign = 'center';
   ctx.textBaseline = 'bottom';
-  opts.columnLabels?.slice(0, columns).forEach((label, c) => {
+  const columnLabels = fitColumnLabels(ctx, opts.columnLabels?.slice(0, columns) ?? [], tileWidth + gap - 2, fontSize);
+  ctx.font = `${columnLabels.fontSize}px sans-serif`;
+  columnLabels.labels.forEach((label, c) => {
     ctx.fillText(label, grid.tileOrigin(0, c).x + tileWidth / 2, geometry.originY - gap - 1);
   });
   return grid;
+}
+
+/** Smallest font size column labels shrink to before they are cut short with an ellipsis. */
+const MIN_COLUMN_LABEL_FONT = 8;
+
+/**
+ * Column labels that each fit in `maxWidth` px, so that neighbours never overlap: one smaller font
+ * for all of them when the widest does not fit (down to 8 px), then an ellipsis on any still too wide.
+ */
+export function fitColumnLabels(ctx: CanvasRenderingContext2D, labels: readonly string[], maxWidth: number, fontSize: number): { fontSize: number; labels: string[] } {
+  ctx.font = `${fontSize}px sans-serif`;
+  const widest = measure(ctx, labels);
+  let size = fontSize;
+  if (widest > maxWidth) size = Math.max(MIN_COLUMN_LABEL_FONT, Math.floor((fontSize * maxWidth) / widest));
+  ctx.font = `${size}px sans-serif`;
+  const fitted = labels.map((label) => {
+    if (ctx.measureText(label).width <= maxWidth) return label;
+    let cut = label;
+    while (cut.length > 0 && ctx.measureText(`${cut}…`).width > maxWidth) cut = cut.slice(0, -1);
+    return `${cut}…`;
+  });
+  return { fontSize: size, labels: fitted };
 }
 
 /** Splits a batch into one single-image batch per image (views, no copies). */

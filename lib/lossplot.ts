@@ -34,6 +34,8 @@ export interface LossChartOptions {
   height?: number;
   /** Points per term in the chart (default 500). */
   maxPoints?: number;
+  /** What the values are, for the y axis and legend of the single layout (default 'loss'). */
+  valueTitle?: string;
 }
 
 export interface LossPlotOptions extends LossChartOptions {
@@ -122,14 +124,14 @@ export function lossChartSpec(history: LossHistory, opts: LossChartOptions = {})
   const smoothed = (opts.smoothing ?? 0.6) > 0;
   const yScale = opts.logScale ? { type: 'log' as const } : { zero: false };
   const x = { field: 'step', type: 'quantitative' as const, title: 'step' };
-  const color = { field: 'term', type: 'nominal' as const, sort: terms, title: 'loss', legend: facet ? null : { symbolOpacity: 1 } };
+  const color = { field: 'term', type: 'nominal' as const, sort: terms, title: opts.valueTitle ?? 'loss', legend: facet ? null : { symbolOpacity: 1 } };
   const line = (field: 'value' | 'smoothed', faint: boolean) => ({
     // Log scales cannot show 0 or negatives; null values leave gaps instead of breaking the chart.
     transform: opts.logScale ? [{ filter: `datum.${field} > 0` }] : [],
     mark: { type: 'line' as const, opacity: faint ? 0.3 : 1, strokeWidth: faint ? 1 : 1.75, clip: true },
     encoding: {
       x,
-      y: { field, type: 'quantitative' as const, title: facet ? null : 'loss', scale: yScale },
+      y: { field, type: 'quantitative' as const, title: facet ? null : opts.valueTitle ?? 'loss', scale: yScale },
       color,
       tooltip: [
         { field: 'term', type: 'nominal' as const },

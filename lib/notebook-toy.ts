@@ -42,7 +42,7 @@ export async function compareToyObjectives(opts: { steps: number; points: number
     steps: total,
     progress: { label: 'toy GANs', terms: [] },
     // Raw values (no smoothing) and every step kept: each run adds its curve over steps 1..N.
-    plot: { title: "G's gradient norm per step (log scale)", layout: 'single', logScale: true, smoothing: 0, maxPoints: total + 1, terms: objectives.map(gradNormTerm), width: 560, height: 280 },
+    plot: { title: "G's gradient norm per step (log scale)", layout: 'single', valueTitle: 'gradient norm', logScale: true, smoothing: 0, maxPoints: total + 1, terms: objectives.map(gradNormTerm), width: 560, height: 280 },
   });
   const runs: ToyRun[] = [];
   await monitor.track(

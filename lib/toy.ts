@@ -72,15 +72,19 @@ function gaussian(rng: Rng): number {
   return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
 }
 
+/** Numbers each Mlp so that variable names stay unique when several toy GANs live side by side. */
+let mlpCount = 0;
+
 /** A two-hidden-layer perceptron with leaky-ReLU, as plain variables (readable, no layer machinery). */
 class Mlp {
   readonly vars: tf.Variable[];
   private readonly layers: { w: tf.Variable; b: tf.Variable }[];
 
   constructor(sizes: number[], seed: number, name: string) {
+    const prefix = `toy${mlpCount++}_${name}`;
     this.layers = sizes.slice(1).map((out, i) => ({
-      w: tf.variable(tf.initializers.glorotUniform({ seed: seed + i }).apply([sizes[i], out]) as tf.Tensor2D, true, `${name}_w${i}`),
-      b: tf.variable(tf.zeros([out]), true, `${name}_b${i}`),
+      w: tf.variable(tf.initializers.glorotUniform({ seed: seed + i }).apply([sizes[i], out]) as tf.Tensor2D, true, `${prefix}_w${i}`),
+      b: tf.variable(tf.zeros([out]), true, `${prefix}_b${i}`),
     }));
     this.vars = this.layers.flatMap((l) => [l.w, l.b]);
   }

@@ -159,6 +159,9 @@ test('loss chart spec: one row per step and term, gaps for NaN, log scale filter
   assert.equal(single.layer.length, 1);
   assert.equal(single.layer[0].encoding.y.scale.type, 'log');
   assert.deepEqual(single.layer[0].transform, [{ filter: 'datum.value > 0' }]);
+  const norms = lossChartSpec(history, { layout: 'single', valueTitle: 'gradient norm' }) as unknown as { layer: { encoding: { y: { title: string }; color: { title: string } } }[] };
+  assert.equal(norms.layer[0].encoding.y.title, 'gradient norm');
+  assert.equal(norms.layer[0].encoding.color.title, 'gradient norm');
 });
 
 test('LiveLossPlot: every step reported, bounded updates, final bundle is vega-lite + SVG + PNG + text with all points', async () => {

@@ -6,7 +6,7 @@ import { loadImage, createCanvas } from 'canvas';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { imageGrid, interpolateLatents, interpolationGrid, realImageGrid, reconstructionGrid, sampleGrid, toImageBatch, type ImageBatch, type ImageGrid } from '../lib/grid';
+import { fitColumnLabels, imageGrid, interpolateLatents, interpolationGrid, realImageGrid, reconstructionGrid, sampleGrid, toImageBatch, type ImageBatch, type ImageGrid } from '../lib/grid';
 
 tf.setBackend('cpu');
 tf.enableProdMode();
@@ -173,4 +173,20 @@ test('interpolation: endpoints are exact, slerp keeps the norm, strips are rows 
   assert.deepEqual([strip.geometry.rows, strip.geometry.columns], [2, 3]);
   const o = strip.tileOrigin(1, 2);
   assertTileAt(strip, 1, 2, 5, o.x, o.y);
+});
+
+test('column labels never overlap: one smaller font first, then an ellipsis', () => {
+  const ctx = createCanvas(1, 1).getContext('2d');
+  const short = fitColumnLabels(ctx, ['A', '0.5', 'B'], 64, 12);
+  assert.deepEqual(short, { fontSize: 12, labels: ['A', '0.5', 'B'] });
+  const names = ['input', 'Rhododendron', 'Purple Coneflower'];
+  const shrunk = fitColumnLabels(ctx, names, 70, 12);
+  assert.ok(shrunk.fontSize < 12 && shrunk.fontSize >= 8, `font ${shrunk.fontSize}`);
+  ctx.font = `${shrunk.fontSize}px sans-serif`;
+  for (const label of shrunk.labels) assert.ok(ctx.measureText(label).width <= 70, `${label} wider than 70 px`);
+  const cut = fitColumnLabels(ctx, ['Bishop of Llandaff dahlia'], 30, 12);
+  assert.equal(cut.fontSize, 8);
+  assert.ok(cut.labels[0].endsWith('…') && cut.labels[0].length < 'Bishop of Llandaff dahlia'.length);
+  ctx.font = '8px sans-serif';
+  assert.ok(ctx.measureText(cut.labels[0]).width <= 30);
 });

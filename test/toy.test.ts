@@ -41,6 +41,19 @@ test('every objective trains without leaking tensors, from the same start, and o
   assert.ok(first.every((v) => v === first[0]), `first D losses ${first}`);
 });
 
+test('two toy GANs live side by side and train as they would alone', () => {
+  const alone = new ToyGan('mean-feature', { batch: 32, hidden: 16 });
+  const aloneLosses = [alone.step(), alone.step()].map((r) => r.lossG);
+  alone.dispose();
+  const a = new ToyGan('mean-feature', { batch: 32, hidden: 16 });
+  const b = new ToyGan('gan', { batch: 32, hidden: 16 });
+  const losses = [a.step(), b.step(), a.step(), b.step()];
+  assert.deepEqual([losses[0].lossG, losses[2].lossG], aloneLosses);
+  for (const r of losses) assert.ok(Number.isFinite(r.lossG));
+  a.dispose();
+  b.dispose();
+});
+
 test('the minimax objective\'s gradient is the smallest once D is strong (the vanishing-gradient argument)', () => {
   const norms: Record<string, number> = {};
   for (const objective of TOY_OBJECTIVES) {
