@@ -11,7 +11,7 @@
  * Ctrl-C stops at the next step after writing a checkpoint (a second Ctrl-C exits at once).
  */
 import { parseArgs } from 'node:util';
-import { stopOnInterrupt } from '../lib/interrupt';
+import { positiveInt as int, runMain, runStoppable } from './cli';
 import type { ModelKind } from '../lib/model';
 import { planBudget, reproduce, RunPreset } from '../lib/reproduce';
 
@@ -31,34 +31,19 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return v.help ? 0 : 2;
   }
-  const int = (name: string, s: string | undefined) => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got ${s})`);
-    return n;
-  };
+  const dataset = v.dataset;
   const models = v.models?.split(',').map((s) => s.trim()) as ModelKind[] | undefined;
   if (v.plan !== undefined) {
     await planBudget({ dataset: v.dataset, preset: v.preset as RunPreset, classes: int('classes', v.classes), root: v.root, models, minutes: int('plan', v.plan)! });
     return 0;
   }
-  const flag = stopOnInterrupt({ onInterrupt: () => console.error('\ninterrupt: stopping after this step and writing a checkpoint (Ctrl-C again to exit at once)') });
-  try {
-    const r = await reproduce({
-      dataset: v.dataset, preset: v.preset as RunPreset, smoke: v.smoke, steps: int('steps', v.steps), classes: int('classes', v.classes),
+  return runStoppable((shouldStop) =>
+    reproduce({
+      dataset, preset: v.preset as RunPreset, smoke: v.smoke, steps: int('steps', v.steps), classes: int('classes', v.classes),
       perClass: int('per-class', v['per-class']), models,
-      out: v.out, results: v.results, root: v.root, seed: int('seed', v.seed), shouldStop: () => flag.stopped,
-    });
-    return r.status === 'done' ? 0 : 3;
-  } finally {
-    flag.dispose();
-  }
+      out: v.out, results: v.results, root: v.root, seed: int('seed', v.seed), shouldStop,
+    }),
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-  },
-);
+runMain(main);

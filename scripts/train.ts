@@ -8,7 +8,7 @@
  * Ctrl-C stops after the current step and writes a checkpoint; `--resume` continues it.
  */
 import { parseArgs } from 'node:util';
-import { stopOnInterrupt } from '../lib/interrupt';
+import { positiveInt as int, runMain, runStoppable } from './cli';
 import type { ModelKind } from '../lib/model';
 import { RunPreset, trainOne } from '../lib/reproduce';
 
@@ -27,29 +27,14 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return v.help ? 0 : 2;
   }
-  const int = (name: string, s: string | undefined) => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got ${s})`);
-    return n;
-  };
-  const flag = stopOnInterrupt({ onInterrupt: () => console.error('\ninterrupt: stopping after this step and writing a checkpoint (Ctrl-C again to exit at once)') });
-  try {
-    const r = await trainOne({
-      dataset: v.dataset, model: v.model as ModelKind, preset: v.preset as RunPreset, steps: int('steps', v.steps), classes: int('classes', v.classes),
+  const dataset = v.dataset;
+  return runStoppable((shouldStop) =>
+    trainOne({
+      dataset, model: v.model as ModelKind, preset: v.preset as RunPreset, steps: int('steps', v.steps), classes: int('classes', v.classes),
       out: v.out, resume: v.resume, checkpointEvery: int('checkpoint-every', v['checkpoint-every']), gridEvery: int('grid-every', v['grid-every']),
-      root: v.root, seed: int('seed', v.seed), smoke: v.smoke, shouldStop: () => flag.stopped,
-    });
-    return r.status === 'done' ? 0 : 3;
-  } finally {
-    flag.dispose();
-  }
+      root: v.root, seed: int('seed', v.seed), smoke: v.smoke, shouldStop,
+    }),
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(e instanceof Error ? e.message : e);
-    process.exit(1);
-  },
-);
+runMain(main);

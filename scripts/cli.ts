@@ -1,0 +1,35 @@
+/** What `npm run train` and `npm run reproduce` share: integer options, Ctrl-C handling, exit codes. */
+import { stopOnInterrupt } from '../lib/interrupt';
+
+/** A command-line option that must be a positive integer, or undefined when not given. */
+export function positiveInt(name: string, s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got ${s})`);
+  return n;
+}
+
+/**
+ * Runs a training job that checks `shouldStop()` between steps: the first Ctrl-C asks it to stop after
+ * the current step (it writes a checkpoint), a second exits at once. Exit code 0 when done, 3 when stopped.
+ */
+export async function runStoppable(job: (shouldStop: () => boolean) => Promise<{ status: string }>): Promise<number> {
+  const flag = stopOnInterrupt({ onInterrupt: () => console.error('\ninterrupt: stopping after this step and writing a checkpoint (Ctrl-C again to exit at once)') });
+  try {
+    const r = await job(() => flag.stopped);
+    return r.status === 'done' ? 0 : 3;
+  } finally {
+    flag.dispose();
+  }
+}
+
+/** Exits with main's code; an error prints its message only (no stack) and exits 1. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
+}
