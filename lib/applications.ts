@@ -481,6 +481,22 @@ function fitLatent(model: AppModel, z0: tf.Tensor2D, label: tf.Tensor2D, problem
   }
 }
 
+/** Starts z at E's mean for `start`, fits it to `problem`, and returns G(z*, c) with z* as rows. */
+function fitFromEncoding(model: AppModel, start: tf.Tensor4D, label: tf.Tensor2D, problem: FitProblem, weights: PriorWeights, opts: FitOptions): { generated: tf.Tensor4D; z: number[][]; history: number[] } {
+  const z0 = encodeMean(model, start, label);
+  let fit: { z: tf.Tensor2D; history: number[] };
+  try {
+    fit = fitLatent(model, z0, label, problem, weights, opts);
+  } finally {
+    z0.dispose();
+  }
+  try {
+    return { generated: tf.tidy(() => generate(model, fit.z, label)), z: rowsOf(fit.z), history: fit.history };
+  } finally {
+    fit.z.dispose();
+  }
+}
+
 // ------------------------------------------------------------------------------------------------
 // Inpainting
 
@@ -579,19 +595,9 @@ export function inpaint(model: AppModel, x: tf.Tensor4D, mask: tf.Tensor, labels
       data: (g) => tf.div(tf.sum(tf.mul(tf.squaredDifference(g, masked), known), [1, 2, 3]), tf.mul(tf.maximum(tf.sum(known, [1, 2, 3]), 1), 3)) as tf.Tensor1D,
       project: (g) => tf.where(hole, g, x) as tf.Tensor4D,
     };
-    const z0 = encodeMean(model, masked, label);
-    const fit = (() => {
-      try {
-        return fitLatent(model, z0, label, problem, weights, opts);
-      } finally {
-        z0.dispose();
-      }
-    })();
-    const generated = tf.tidy(() => generate(model, fit.z, label));
+    const { generated, z, history } = fitFromEncoding(model, masked, label, problem, weights, opts);
     const images = tf.where(hole, generated, x) as tf.Tensor4D;
-    const z = rowsOf(fit.z);
-    fit.z.dispose();
-    return { images, generated, masked, z, history: fit.history, weights };
+    return { images, generated, masked, z, history, weights };
   } catch (e) {
     masked.dispose();
     throw e;
@@ -645,18 +651,8 @@ export function superResolve(model: AppModel, low: tf.Tensor4D, labels: Labels, 
       data: (g) => tf.mean(tf.squaredDifference(downsample(g, factor), low), [1, 2, 3]) as tf.Tensor1D,
       project: (g) => tf.add(g, upsampleNearest(tf.sub(low, downsample(g, factor)) as tf.Tensor4D, factor)) as tf.Tensor4D,
     };
-    const z0 = encodeMean(model, bicubic, label);
-    const fit = (() => {
-      try {
-        return fitLatent(model, z0, label, problem, weights, opts);
-      } finally {
-        z0.dispose();
-      }
-    })();
-    const images = tf.tidy(() => generate(model, fit.z, label));
-    const z = rowsOf(fit.z);
-    fit.z.dispose();
-    const result: SuperResolutionResult = { images, bicubic, z, history: fit.history, weights, factor };
+    const { generated: images, z, history } = fitFromEncoding(model, bicubic, label, problem, weights, opts);
+    const result: SuperResolutionResult = { images, bicubic, z, history, weights, factor };
     if (opts.reference) {
       const ours = psnr(images, opts.reference);
       const base = psnr(bicubic, opts.reference);
