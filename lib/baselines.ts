@@ -23,7 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { asOneHot, klLoss, meanFeatureMatchingLoss, pairwiseLoss } from './losses';
 import { buildEncoder, buildGenerator } from './networks';
-import { keepingState, NetworkModel, PhaseResult, PhaseTerms, reparameterize } from './modelbase';
+import { keepingState, NetworkModel, PhaseResult, PhaseTerms, reparameterize, StepReads } from './modelbase';
 import type { Rng } from './rng';
 import type { StepResult } from './model';
 
@@ -172,15 +172,15 @@ export class CVAE extends NetworkModel {
     super(config, (cfg, rng) => ({ E: buildEncoder(cfg, rng), G: buildGenerator(cfg, rng) }), ['resolution', 'numClasses', 'zDim', 'norm', 'encoder', 'generator']);
   }
 
-  trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult {
-    const m = this.checkBatch(x, labels);
+  protected *stepReads(x: tf.Tensor4D, labels: tf.Tensor1D): StepReads<StepResult> {
+    const m = yield* this.checkBatch(x, labels);
     const step = this.step + 1;
     const { zDim, numClasses, loss: lc } = this.config;
     const { E, G } = this.nets;
     const onehot = asOneHot(labels, numClasses);
     const eps = tf.randomNormal([m, zDim], 0, 1, 'float32', this.rng.seed()) as tf.Tensor2D;
     try {
-      const r = this.phase(['E', 'G'], step, (): PhaseTerms => {
+      const r = yield* this.phase(['E', 'G'], step, (): PhaseTerms => {
         const [mu, logvar] = E.apply([x, onehot], { training: true }) as tf.Tensor2D[];
         const xf = G.apply([reparameterize(mu, logvar, eps), onehot], { training: true }) as tf.Tensor4D;
         const KL = klLoss(mu, logvar, resolveReduction(this.config, lc.kl));
@@ -241,8 +241,8 @@ abstract class ConditionalGAN extends NetworkModel {
   /** G's loss terms; its `objective` is differentiated over G's variables. */
   protected abstract generatorTerms(x: tf.Tensor4D, onehot: tf.Tensor2D, xp: tf.Tensor4D): PhaseTerms;
 
-  trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult {
-    const m = this.checkBatch(x, labels);
+  protected *stepReads(x: tf.Tensor4D, labels: tf.Tensor1D): StepReads<StepResult> {
+    const m = yield* this.checkBatch(x, labels);
     const step = this.step + 1;
     const { zDim, numClasses } = this.config;
     const { G, D } = this.nets;
@@ -255,7 +255,7 @@ abstract class ConditionalGAN extends NetworkModel {
       // moving averages used in (3), describe the mixture it must tell apart).
       let d: PhaseResult;
       try {
-        d = this.phase(['D'], step, (): PhaseTerms => {
+        d = yield* this.phase(['D'], step, (): PhaseTerms => {
           const [logits] = D.apply([tf.concat([x, xp]), tf.concat([onehot, onehot])], { training: true }) as tf.Tensor2D[];
           const [lr, lp] = tf.split(logits, 2);
           const LD = ganDiscriminatorLoss(lr, lp);
@@ -269,7 +269,7 @@ abstract class ConditionalGAN extends NetworkModel {
         xp.dispose();
       }
       // (3) G against the D of this step; same z_p and labels as (1).
-      const g = this.phase(['G'], step, () => this.generatorTerms(x, onehot, G.apply([zp, onehot], { training: true }) as tf.Tensor4D));
+      const g = yield* this.phase(['G'], step, () => this.generatorTerms(x, onehot, G.apply([zp, onehot], { training: true }) as tf.Tensor4D));
       return this.finishStep(step, { ...d.losses, ...g.losses }, { ...d.metrics, ...g.metrics });
     } finally {
       tf.dispose([onehot, zp]);

@@ -27,7 +27,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkImageShape, ModelConfig } from './config';
 import * as L from './losses';
-import { keepingState, NetworkModel, reparameterize } from './modelbase';
+import { keepingState, NetworkModel, reparameterize, StepReads } from './modelbase';
 import { buildNetworks, Networks, summarize } from './networks';
 import type { StepResult } from './model';
 
@@ -151,8 +151,8 @@ export class CVAEGAN extends NetworkModel {
     ];
   }
 
-  trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult {
-    const m = this.checkBatch(x, labels);
+  protected *stepReads(x: tf.Tensor4D, labels: tf.Tensor1D): StepReads<StepResult> {
+    const m = yield* this.checkBatch(x, labels);
     const step = this.currentStep + 1;
     const { zDim, loss: lc } = this.config;
     const epsSeed = this.rng.seed();
@@ -180,7 +180,7 @@ export class CVAEGAN extends NetworkModel {
         return tf.add(r.LC, r.LD) as tf.Scalar;
       }, [...this.vars.C, ...this.vars.D]);
       tf.dispose([xf, xp, g1.value]);
-      const v1 = kept1!.dataSync();
+      const v1 = yield kept1!;
       kept1!.dispose();
       const lossesCD = { L_C: v1[0], L_D: v1[1] };
       const metrics = { acc_C: v1[2], D_real: v1[3], D_recon: v1[4], D_prior: v1[5] };
@@ -202,7 +202,7 @@ export class CVAEGAN extends NetworkModel {
         return r.total;
       }, [...this.vars.E, ...this.vars.G]);
       g2.value.dispose();
-      const v2 = kept2!.dataSync();
+      const v2 = yield kept2!;
       kept2!.dispose();
       const lossesEG = { L_KL: v2[0], L_G: v2[1], L_GD: v2[2], L_GC: v2[3], L_G_pixel: v2[4], L_G_fD: v2[5], L_G_fC: v2[6] };
       try {

@@ -46,6 +46,12 @@ export interface GenerativeModel {
    * whose loss is not finite.
    */
   trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult;
+  /**
+   * The same step without synchronous reads (it awaits each loss), for backends that cannot read
+   * synchronously: WebGPU in Node. Same ops, same numbers. Every built-in model has it; use
+   * `trainStepAsync(model, x, labels)` below for any model.
+   */
+  trainStepAsync?(x: tf.Tensor4D, labels: tf.Tensor1D): Promise<StepResult>;
   /** Images G(z, c) in [-1, 1] for the given labels; z ~ N(0, I) from `seed` unless given. */
   sample(labels: ArrayLike<number>, opts?: { z?: tf.Tensor2D; seed?: number }): tf.Tensor4D;
   /** The posterior q(z | x, c) = N(mu, exp(logvar)) (models with an encoder). */
@@ -59,6 +65,11 @@ export interface GenerativeModel {
   /** Loads a checkpoint of the same kind and architecture into this model (weights, optimiser, step, RNG). */
   restore(dir: string): Promise<CheckpointMeta>;
   dispose(): void;
+}
+
+/** model.trainStepAsync when the model has it, else its synchronous trainStep. */
+export async function trainStepAsync(model: GenerativeModel, x: tf.Tensor4D, labels: tf.Tensor1D): Promise<StepResult> {
+  return model.trainStepAsync ? model.trainStepAsync(x, labels) : model.trainStep(x, labels);
 }
 
 export interface ModelFactory {

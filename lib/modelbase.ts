@@ -7,8 +7,14 @@
  *   class MyModel extends NetworkModel {
  *     readonly kind = 'cvae' as const;  readonly lossNames = [...];  readonly metricNames = [...];
  *     constructor(config: ModelConfig) { super(config, (cfg, rng) => ({ E: ..., G: ... }), ['resolution', ...]); }
- *     trainStep(x, labels) { ... this.phase(['E', 'G'], step, () => ({ objective, losses })) ... }
+ *     protected *stepReads(x, labels) { ... yield* this.phase(['E', 'G'], step, () => ({ objective, losses })) ... }
  *   }
+ *
+ * The step is written once, as a generator that yields every tensor whose values it needs (the
+ * labels to check, each phase's losses before its update) and receives them back (StepReads):
+ * trainStep() reads them with dataSync(), trainStepAsync() awaits data(). Both run the same ops in
+ * the same order and return the same numbers; the async one is for backends that cannot read
+ * synchronously (WebGPU in Node, see lib/webgpu-node.ts).
  *
  * The checkpoint layout, shared by every kind (CVAEGAN in lib/cvaegan.ts extends this class too):
  * checkpoint.json with kind, step, config, both Rng states and the optimiser manifests;
@@ -43,6 +49,44 @@ export interface PhaseTerms {
 export interface PhaseResult {
   losses: Record<string, number>;
   metrics: Record<string, number>;
+}
+
+/**
+ * A training step (or part of one) that yields each tensor it must read and gets its values back.
+ * Run it with runStepSync or runStepAsync; `yield*` nests one in another.
+ */
+export type StepReads<T> = Generator<tf.Tensor, T, ArrayLike<number>>;
+
+/** Drives a StepReads with dataSync(); an error while reading is thrown into the step at its yield. */
+export function runStepSync<T>(g: StepReads<T>): T {
+  let r = g.next();
+  while (!r.done) {
+    let values: ArrayLike<number>;
+    try {
+      values = (r.value as tf.Tensor).dataSync() as ArrayLike<number>;
+    } catch (e) {
+      r = g.throw(e);
+      continue;
+    }
+    r = g.next(values);
+  }
+  return r.value as T;
+}
+
+/** Drives a StepReads with `await data()`: no synchronous read anywhere, as WebGPU in Node needs. */
+export async function runStepAsync<T>(g: StepReads<T>): Promise<T> {
+  let r = g.next();
+  while (!r.done) {
+    let values: ArrayLike<number>;
+    try {
+      values = (await (r.value as tf.Tensor).data()) as ArrayLike<number>;
+    } catch (e) {
+      r = g.throw(e);
+      continue;
+    }
+    r = g.next(values);
+  }
+  return r.value as T;
 }
 
 /** Runs `fn`, then puts back the non-trainable state (batch-norm moving statistics) of `models`. */
@@ -112,7 +156,17 @@ export abstract class NetworkModel implements GenerativeModel {
     return this.currentStep;
   }
 
-  abstract trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult;
+  /** One training step, written once for both drivers (see StepReads). */
+  protected abstract stepReads(x: tf.Tensor4D, labels: tf.Tensor1D): StepReads<StepResult>;
+
+  trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult {
+    return runStepSync(this.stepReads(x, labels));
+  }
+
+  /** The same step with asynchronous reads (same ops, same numbers); for backends without dataSync. */
+  trainStepAsync(x: tf.Tensor4D, labels: tf.Tensor1D): Promise<StepResult> {
+    return runStepAsync(this.stepReads(x, labels));
+  }
 
   /**
    * Variables besides the networks' weights and Adam's state that training changes, so that a
@@ -135,9 +189,16 @@ export abstract class NetworkModel implements GenerativeModel {
   }
 
   protected checkLabels(labels: tf.Tensor, m: number, what: string): void {
+    this.checkLabelShape(labels, m, what);
+    this.checkLabelValues(labels.dataSync(), what);
+  }
+
+  private checkLabelShape(labels: tf.Tensor, m: number, what: string): void {
     if (labels.rank !== 1 || labels.shape[0] !== m) throw new Error(`${what}: labels have shape [${labels.shape}], expected [${m}] (one integer class per image)`);
+  }
+
+  private checkLabelValues(v: ArrayLike<number>, what: string): void {
     const K = this.config.numClasses;
-    const v = labels.dataSync();
     for (let i = 0; i < v.length; i++) {
       if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] >= K) {
         throw new Error(`${what}: label ${v[i]} at index ${i} is not a class of this model (0..${K - 1}); was the model built with the dataset's numClasses?`);
@@ -146,12 +207,13 @@ export abstract class NetworkModel implements GenerativeModel {
   }
 
   /** The checks every trainStep starts with; returns the batch size m. */
-  protected checkBatch(x: tf.Tensor4D, labels: tf.Tensor1D): number {
+  protected *checkBatch(x: tf.Tensor4D, labels: tf.Tensor1D): StepReads<number> {
     this.assertUsable();
     checkImageShape(this.config, x.shape, 'trainStep: images');
     const m = x.shape[0];
     if (m < 2) throw new Error(`trainStep: a batch needs at least 2 images (batch statistics and batch means), got ${m}`);
-    this.checkLabels(labels, m, 'trainStep');
+    this.checkLabelShape(labels, m, 'trainStep');
+    this.checkLabelValues(yield labels, 'trainStep');
     return m;
   }
 
@@ -172,7 +234,7 @@ export abstract class NetworkModel implements GenerativeModel {
    * batch-norm moving statistics, which a training-mode forward pass moves, are put back; then
    * NonFiniteLossError names the term and `step`. Returns the reported values as numbers.
    */
-  protected phase(update: string[], step: number, fn: () => PhaseTerms): PhaseResult {
+  protected *phase(update: string[], step: number, fn: () => PhaseTerms): StepReads<PhaseResult> {
     const saved = this.netNames.flatMap((n) => this.nets[n].nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
     let kept: tf.Tensor1D | undefined;
     let lossKeys: string[] = [];
@@ -190,7 +252,7 @@ export abstract class NetworkModel implements GenerativeModel {
         return t.objective;
       }, update.flatMap((n) => this.vars[n]));
       g.value.dispose();
-      const v = kept!.dataSync();
+      const v = yield kept!;
       lossKeys.forEach((k, i) => (losses[k] = v[i]));
       metricKeys.forEach((k, i) => (metrics[k] = v[lossKeys.length + i]));
       checkFinite(losses, step);
