@@ -1,9 +1,15 @@
 /**
  * Backend selection: one tfjs engine per process, on the fastest backend that loads.
  *
- * Order: tfjs-node-gpu ("tensorflow" backend on CUDA), tfjs-node ("tensorflow" on CPU), wasm
- * (XNNPACK, SIMD), cpu (pure JS: correct but minutes per training step, so only for tiny tests).
- * `CVAEGAN_BACKEND=node-gpu|node|wasm|cpu` forces one (an error if it does not load).
+ * Order: tfjs-node-gpu ("tensorflow" backend on CUDA), tfjs-node ("tensorflow" on CPU), webgpu
+ * (tfjs-backend-webgpu on Dawn/Vulkan; only when forced, see below), wasm (XNNPACK, SIMD), cpu
+ * (pure JS: correct but minutes per training step, so only for tiny tests).
+ * `CVAEGAN_BACKEND=node-gpu|node|webgpu|wasm|cpu` forces one (an error if it does not load).
+ *
+ * webgpu is never picked automatically: in Node it cannot read a tensor synchronously (lib/webgpu-node.ts),
+ * so only code that awaits its reads runs there (models' trainStepAsync, the bench); notebooks,
+ * grids and the evaluator call dataSync(). Forced, it reports its adapter and says so when that is
+ * a CPU implementation (lavapipe, SwiftShader), which is only good for tests.
  *
  * Every import of tfjs in this project goes through `@tensorflow/tfjs`, and danfojs-node's
  * `@tensorflow/tfjs-node` dependency is overridden to the same package in package.json, so there is
@@ -13,11 +19,12 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as path from 'path';
 import { installLeanBackprop } from './lean-backprop';
+import { activateWebGpu, describeAdapter } from './webgpu-node';
 import { registerWasmKernels } from './wasm-kernels';
 import { requestedWasmThreads, useThreadedWasm, wasmThreadsStatus } from './wasm-threads';
 
-export type BackendChoice = 'node-gpu' | 'node' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendChoice[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+export type BackendChoice = 'node-gpu' | 'node' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendChoice[] = ['node-gpu', 'node', 'webgpu', 'wasm', 'cpu'];
 
 export interface BackendReport {
   /** What we chose, in our own vocabulary. */
@@ -26,7 +33,7 @@ export interface BackendReport {
   tfBackend: string;
   /** Set when CVAEGAN_BACKEND forced the choice. */
   forced: boolean;
-  /** Details of the chosen backend (wasm: SIMD and threads; node-gpu: device string). */
+  /** Details of the chosen backend (wasm: SIMD and threads; node-gpu: device string; webgpu: adapter). */
   details: string[];
   /** Every faster backend that was tried or skipped, with the reason. */
   skipped: { choice: BackendChoice; reason: string }[];
@@ -105,9 +112,21 @@ interface Loaded {
   extra: string[];
 }
 
+/** Why webgpu is not among the automatic choices (it is tried only when forced). */
+export const WEBGPU_NOT_AUTOMATIC =
+  'used only when forced (CVAEGAN_BACKEND=webgpu): in Node it cannot read tensors synchronously, and notebooks, grids and the evaluator do (training through trainStepAsync and the bench work)';
+
 /** Activates `choice`; returns what loaded, or the reason it did not (a string). */
-async function tryBackend(choice: BackendChoice): Promise<Loaded | string> {
+async function tryBackend(choice: BackendChoice, forced: boolean): Promise<Loaded | string> {
   switch (choice) {
+    case 'webgpu': {
+      if (!forced) return WEBGPU_NOT_AUTOMATIC;
+      const r = await activateWebGpu();
+      if (typeof r === 'string') return r;
+      const details = [`adapter: ${describeAdapter(r)}`, 'synchronous reads unavailable: use trainStepAsync'];
+      if (r.software) details.push('a CPU implementation of WebGPU: for tests only, slower than wasm');
+      return { details, extra: [] };
+    }
     case 'node-gpu':
     case 'node': {
       const pkg = choice === 'node-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
@@ -160,7 +179,7 @@ async function select(): Promise<BackendReport> {
   const order = forced ? [forced] : BACKEND_ORDER;
   const skipped: BackendReport['skipped'] = [];
   for (const choice of order) {
-    const r = await tryBackend(choice);
+    const r = await tryBackend(choice, forced !== undefined);
     if (typeof r !== 'string') {
       tf.enableProdMode(); // silences tfjs's "use tfjs-node" banner and per-op NaN checks
       return { choice, tfBackend: tf.getBackend(), forced: forced !== undefined, details: r.details, skipped, extraKernels: r.extra };

@@ -31,7 +31,7 @@ test('picks the fastest backend that loads and explains every skipped one', () =
   assert.deepEqual(y, [[7, 10], [15, 22]]);
   assert.equal(report.tfBackend, active);
   assert.equal(report.forced, false);
-  const order = ['node-gpu', 'node', 'wasm', 'cpu'];
+  const order = ['node-gpu', 'node', 'webgpu', 'wasm', 'cpu'];
   // Every backend faster than the chosen one is listed as skipped, with a reason, in order.
   assert.deepEqual(report.skipped.map((s: { choice: string }) => s.choice), order.slice(0, order.indexOf(report.choice)));
   for (const s of report.skipped) assert.ok(s.reason.length > 10, `reason for ${s.choice}: ${s.reason}`);
@@ -62,7 +62,7 @@ test('a forced backend that cannot load is an error that names it', () => {
 test('an unknown CVAEGAN_BACKEND value says which values exist', () => {
   const r = inFreshProcess(REPORT, { CVAEGAN_BACKEND: 'gpu' });
   assert.equal(r.status, 3);
-  assert.match(r.err, /not a backend; use one of node-gpu, node, wasm, cpu/);
+  assert.match(r.err, /not a backend; use one of node-gpu, node, webgpu, wasm, cpu/);
 });
 
 test('danfojs-node shares the one tfjs engine (package.json override)', () => {

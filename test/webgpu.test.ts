@@ -1,0 +1,115 @@
+/**
+ * The WebGPU backend (lib/webgpu-node.ts: tfjs-backend-webgpu on Dawn/Vulkan), and the asynchronous
+ * training step it needs.
+ *
+ * Full training steps of CVAE-GAN and CGAN on the tiny net run on WebGPU and give the cpu backend's
+ * losses (same seeds, same inputs) to float rounding. Needs a Vulkan driver: a GPU's, or Mesa's
+ * lavapipe on the CPU, which `sh scripts/fetch-lavapipe.sh` unpacks into .native/lavapipe (Debian
+ * 12's own lavapipe is too old for Dawn); skipped with the reason where there is none. The
+ * sync/async step test needs no GPU.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { makeConfig } from '../lib/config';
+import { createModel, ModelKind } from '../lib/model';
+import { summarizeAdapter } from '../lib/webgpu-node';
+
+const ROOT = join(__dirname, '..');
+
+/** Runs test/helpers/webgpu-step.ts in a fresh process; lavapipe from .native/lavapipe when it is there. */
+function runChild(): { skip?: string; result?: any; err: string } {
+  const env: NodeJS.ProcessEnv = { ...process.env, CVAEGAN_BACKEND: 'webgpu' };
+  const lvp = join(ROOT, '.native', 'lavapipe');
+  if (!env.VK_DRIVER_FILES && existsSync(join(lvp, 'lvp_icd.json'))) {
+    env.VK_DRIVER_FILES = join(lvp, 'lvp_icd.json');
+    const lib = join(lvp, 'root', 'usr', 'lib', 'x86_64-linux-gnu');
+    env.LD_LIBRARY_PATH = [lib, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  }
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'webgpu-step.ts')], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (r.status !== 0 || !line) throw new Error(`webgpu child failed (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`);
+  const parsed = JSON.parse(line);
+  return parsed.skip ? { skip: `WebGPU does not load here: ${parsed.skip}`, err: r.stderr } : { result: parsed, err: r.stderr };
+}
+
+test('a tiny training step on WebGPU matches the cpu backend', { timeout: 300_000 }, (t) => {
+  const r = runChild();
+  if (r.skip) {
+    t.skip(r.skip);
+    return;
+  }
+  const { report, runs } = r.result;
+  assert.equal(report.choice, 'webgpu');
+  assert.equal(report.tfBackend, 'webgpu');
+  assert.equal(report.forced, true);
+  assert.match(report.details.join(' '), /adapter: /);
+  // dataSync of a GPU tensor cannot work in Node; the error says what to use instead.
+  assert.match(r.result.syncReadError, /cannot read a GPU tensor on WebGPU in Node.*trainStepAsync/);
+  t.diagnostic(r.result.text);
+  t.diagnostic(`${runs.length} models x 2 steps on both backends in ${(r.result.ms / 1000).toFixed(1)} s`);
+  for (const run of runs) {
+    assert.equal(run.webgpu.length, 2);
+    for (let i = 0; i < run.webgpu.length; i++) {
+      const a = run.webgpu[i];
+      const b = run.cpu[i];
+      assert.equal(a.step, i + 1);
+      assert.deepEqual(Object.keys(a.losses), Object.keys(b.losses));
+      for (const k of [...Object.keys(b.losses), ...Object.keys(b.metrics)]) {
+        const x = a.losses[k] ?? a.metrics[k];
+        const y = b.losses[k] ?? b.metrics[k];
+        // float32 with different summation orders, after one Adam step: agreement to ~1e-6 measured.
+        assert.ok(Number.isFinite(x) && Math.abs(x - y) <= 1e-4 * Math.abs(y) + 1e-6, `${run.kind} step ${i + 1} ${k}: webgpu ${x}, cpu ${y}`);
+      }
+    }
+    assert.equal(run.tensors[0], run.tensors[1], `${run.kind}: tensors after each step ${run.tensors}`);
+  }
+});
+
+test('webgpu is never chosen automatically, and says why', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
+    const { initBackend } = require('./lib/backend');
+    initBackend().then((r) => { console.log(JSON.stringify(r)); process.exit(0); });
+  `], { cwd: ROOT, env: { ...process.env, CVAEGAN_BACKEND: '' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.notEqual(report.choice, 'webgpu');
+  const s = report.skipped.find((x: { choice: string }) => x.choice === 'webgpu');
+  if (s) assert.match(s.reason, /only when forced \(CVAEGAN_BACKEND=webgpu\).*synchronously/);
+});
+
+test('software adapters are recognised', () => {
+  const limits = { maxBufferSize: 2 ** 32, maxStorageBufferBindingSize: 2 ** 27 };
+  const lvp = summarizeAdapter({ info: { vendor: 'mesa', architecture: 'software', device: 'llvmpipe', description: 'llvmpipe: Mesa 25.0.7', isFallbackAdapter: true }, limits });
+  assert.equal(lvp.software, true);
+  const swiftshader = summarizeAdapter({ info: { vendor: 'google', architecture: '', device: '', description: 'SwiftShader Device (Subzero)' }, limits });
+  assert.equal(swiftshader.software, true);
+  const h100 = summarizeAdapter({ info: { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H100 80GB HBM3' }, limits });
+  assert.equal(h100.software, false);
+  assert.equal(h100.maxStorageBindingMB, 128);
+});
+
+test('trainStepAsync and trainStep run the same step (cpu backend)', async () => {
+  await tf.setBackend('cpu');
+  for (const kind of ['cvaegan', 'cvae', 'cgan', 'fmcgan'] as ModelKind[]) {
+    const config = makeConfig('tiny', { numClasses: 3 });
+    const a = createModel(kind, config);
+    const b = createModel(kind, config);
+    const x = tf.randomUniform([4, config.resolution, config.resolution, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
+    const labels = tf.tensor1d([0, 1, 2, 0], 'int32');
+    for (let i = 0; i < 2; i++) assert.deepEqual(await b.trainStepAsync!(x, labels), a.trainStep(x, labels), `${kind} step ${i + 1}`);
+    // Label checks happen in the async step too (as a rejection).
+    await assert.rejects(() => b.trainStepAsync!(x, tf.tensor1d([0, 1, 5, 0], 'int32')), /label 5 at index 2 is not a class of this model/);
+    a.dispose();
+    b.dispose();
+    tf.dispose([x, labels]);
+  }
+});
