@@ -14,15 +14,16 @@
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { describeBackend, initBackend } from '../lib/backend';
-import { createModel, ModelKind } from '../lib/model';
-import { BenchNet, benchConfig } from './configs';
+import { createModel, ModelKind, trainStepAsync } from '../lib/model';
+import { gpuWorkDone } from '../lib/webgpu-node';
+import { BenchNet, benchConfig, LEVERS } from './configs';
 import { installLeanBackprop } from '../lib/lean-backprop';
 
-export const LEVERS = ['lean-backprop'] as const;
+export { LEVERS };
 
 export interface BenchJob {
-  /** Our backend name: node (native TensorFlow CPU), node-gpu, wasm, cpu. */
-  backend: 'node' | 'node-gpu' | 'wasm' | 'cpu';
+  /** Our backend name: node (native TensorFlow CPU), node-gpu, webgpu, wasm, cpu. */
+  backend: 'node' | 'node-gpu' | 'webgpu' | 'wasm' | 'cpu';
   net: BenchNet;
   kind: ModelKind;
   batch?: number;
@@ -58,6 +59,8 @@ export interface BenchResult {
   wasmHeapMB?: number;
   /** Bytes held by tensors after the last step (tf.memory().numBytes), in MB. */
   tensorMB?: number;
+  /** webgpu only: GPU buffers tfjs holds after the last step, including its pool of free ones (numBytesAllocatedInGPU), in MB. */
+  gpuAllocatedMB?: number;
   profile?: { kernel: string; ms: number; calls: number }[];
   profileByShape?: { kernel: string; shapes: string; ms: number; calls: number }[];
   profileTotalMs?: number;
@@ -80,9 +83,9 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
 }
 
-async function profileStep(step: () => void): Promise<Pick<BenchResult, 'profile' | 'profileByShape' | 'profileTotalMs' | 'profilePeakTensorMB'>> {
-  const info = await tf.profile(() => {
-    step();
+async function profileStep(step: () => Promise<void>): Promise<Pick<BenchResult, 'profile' | 'profileByShape' | 'profileTotalMs' | 'profilePeakTensorMB'>> {
+  const info = await tf.profile(async () => {
+    await step();
   });
   const byKernel = new Map<string, { ms: number; calls: number }>();
   const byShape = new Map<string, { kernel: string; shapes: string; ms: number; calls: number }>();
@@ -142,8 +145,16 @@ export async function runJob(job: BenchJob): Promise<BenchResult> {
     // One fixed batch: the step's cost does not depend on the pixel values.
     const x = tf.randomUniform([m, R, R, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
     const labels = tf.tensor1d(Array.from({ length: m }, (_, i) => (i * 37) % config.numClasses), 'int32');
+    // The step reads its losses back with `await data()` (trainStepAsync: WebGPU in Node has no
+    // synchronous read; elsewhere it is the same as trainStep). On webgpu, gpuWorkDone() then waits
+    // for the Adam updates queued after the last read, so a timed step is a finished step (PyTorch's
+    // reference calls torch.cuda.synchronize() likewise).
+    const step = async () => {
+      await trainStepAsync(model, x, labels);
+      await gpuWorkDone();
+    };
     const tw = performance.now();
-    for (let i = 0; i < job.warmup; i++) model.trainStep(x, labels);
+    for (let i = 0; i < job.warmup; i++) await step();
     res.warmupMs = performance.now() - tw;
     const ms: number[] = [];
     const cpu: number[] = [];
@@ -151,7 +162,7 @@ export async function runJob(job: BenchJob): Promise<BenchResult> {
     for (let i = 0; i < job.steps; i++) {
       const c = process.cpuUsage();
       const s = performance.now();
-      model.trainStep(x, labels); // reads its losses back, so the step's work is done when it returns
+      await step();
       ms.push(performance.now() - s);
       const dc = process.cpuUsage(c);
       cpu.push((dc.user + dc.system) / 1000);
@@ -164,7 +175,9 @@ export async function runJob(job: BenchJob): Promise<BenchResult> {
     res.numTensors = tensors;
     res.tensorsFlat = tensors.every((n) => n === tensors[0]);
     res.tensorMB = tf.memory().numBytes / 2 ** 20;
-    if (job.profile) Object.assign(res, await profileStep(() => model.trainStep(x, labels)));
+    const mem = tf.memory() as { numBytesAllocatedInGPU?: number };
+    if (mem.numBytesAllocatedInGPU !== undefined) res.gpuAllocatedMB = mem.numBytesAllocatedInGPU / 2 ** 20;
+    if (job.profile) Object.assign(res, await profileStep(step));
     const wasmModule = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
     if (res.backend === 'wasm' && wasmModule?.HEAPU8) res.wasmHeapMB = wasmModule.HEAPU8.buffer.byteLength / 2 ** 20;
     res.ok = true;
@@ -186,7 +199,7 @@ if (require.main === module) {
   runJob(JSON.parse(raw) as BenchJob).then(
     (r) => {
       process.stdout.write(`BENCH_RESULT ${JSON.stringify(r)}\n`);
-      // Threaded wasm and TensorFlow keep worker threads alive: leave without waiting for them.
+      // Threaded wasm, TensorFlow and Dawn keep threads alive: leave without waiting for them.
       process.exit(0);
     },
     (e) => {

@@ -41,3 +41,6 @@ export function benchConfig(net: BenchNet, batchSize?: number): ModelConfig {
   const base = net === 'reference64' ? makeConfig('cpu', REFERENCE64) : makeConfig(net, { numClasses: net === 'tiny' ? 10 : 100 });
   return batchSize ? { ...base, batchSize } : base;
 }
+
+/** Levers bench/run.ts can switch on in the child: 'lean-backprop' (lib/lean-backprop.ts). */
+export const LEVERS = ['lean-backprop'] as const;

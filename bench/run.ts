@@ -7,6 +7,8 @@
  *   npm run bench -- --backends node,wasm --nets reference64 --kinds cvaegan --steps 5 --threads 2
  *   npm run bench -- --profile                     # also the kernels that take the time (one step each)
  *   npm run bench -- --lever lean-backprop         # with a lever under test (bench/lean-backprop.ts)
+ *   npm run bench -- --backends webgpu --nets reference64,cpu --kinds cvaegan --reference-device cuda
+ *                                                  # a GPU machine: tfjs on WebGPU beside PyTorch on CUDA
  *
  * For each backend x net x model kind, one child process (bench/child.ts; the backend is chosen
  * once per process) builds the model and times `--steps` full training steps after `--warmup`
@@ -18,7 +20,11 @@
  *
  * Backends: node = tfjs-node on libtensorflow from TensorFlow's wheel (scripts/build-native-tfjs.mjs
  * builds it into .native/); wasm = XNNPACK + SIMD, one thread; wasm-mt = the threaded wasm build
- * (lib/wasm-threads.ts, CVAEGAN_WASM_THREADS); cpu = pure JS, timed on the tiny net only.
+ * (lib/wasm-threads.ts, CVAEGAN_WASM_THREADS); cpu = pure JS, timed on the tiny net only;
+ * webgpu = tfjs-backend-webgpu on Dawn (Vulkan; lib/webgpu-node.ts), never in the default list.
+ * --reference-device cuda runs the PyTorch reference on the GPU instead (bench/gpu/ carries all this
+ * to a GPU machine without Node: the scripts there bundle run.ts and child.ts, which then find the
+ * repository through CVAEGAN_ROOT).
  * This is not a test: CI times nothing (test/bench.test.ts only checks that it runs on a tiny net).
  */
 import { spawn } from 'child_process';
@@ -26,14 +32,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { BenchJob, BenchResult, LEVERS } from './child';
-import { BENCH_NETS, BenchNet, benchConfig } from './configs';
+// Types only: a bundle of this file (bench/gpu/) must not contain child.ts's main block.
+import type { BenchJob, BenchResult } from './child';
+import { BENCH_NETS, BenchNet, benchConfig, LEVERS } from './configs';
 
-type Variant = 'node' | 'wasm' | 'wasm-mt' | 'cpu' | 'node-gpu';
-const VARIANTS: readonly Variant[] = ['node', 'wasm-mt', 'wasm', 'cpu', 'node-gpu'];
+type Variant = 'node' | 'wasm' | 'wasm-mt' | 'cpu' | 'node-gpu' | 'webgpu';
+const VARIANTS: readonly Variant[] = ['node', 'wasm-mt', 'wasm', 'cpu', 'node-gpu', 'webgpu'];
 const KINDS = ['cvaegan', 'cvae', 'cgan', 'fmcgan'] as const;
 
-const ROOT = path.join(__dirname, '..');
+/** The repository root; a bundled copy of this file (bench/gpu/) is told where it is with CVAEGAN_ROOT. */
+const ROOT = process.env.CVAEGAN_ROOT ? path.resolve(process.env.CVAEGAN_ROOT) : path.join(__dirname, '..');
 
 interface Options {
   variants: Variant[];
@@ -45,6 +53,8 @@ interface Options {
   out: string;
   reference: boolean;
   python: string;
+  /** Where the PyTorch reference runs: cpu (with --threads) or cuda. */
+  referenceDevice: 'cpu' | 'cuda';
   torchBlas: string | undefined;
   profile: boolean;
   timeoutS: number;
@@ -63,7 +73,7 @@ function parseArgs(argv: string[]): Options {
     return v;
   };
   const has = (name: string) => argv.includes(`--${name}`);
-  const known = new Set(['quick', 'tiny', 'backends', 'nets', 'kinds', 'threads', 'steps', 'warmup', 'out', 'no-reference', 'python', 'torch-blas', 'profile', 'timeout', 'quiet', 'lever', 'help']);
+  const known = new Set(['quick', 'tiny', 'backends', 'nets', 'kinds', 'threads', 'steps', 'warmup', 'out', 'no-reference', 'python', 'reference-device', 'torch-blas', 'profile', 'timeout', 'quiet', 'lever', 'help']);
   for (const a of argv) if (a.startsWith('--') && !known.has(a.slice(2))) throw new Error(`unknown option ${a}; see the comment at the top of bench/run.ts`);
   const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean);
   const quick = has('quick');
@@ -82,6 +92,8 @@ function parseArgs(argv: string[]): Options {
   };
   const threads = num('threads', 2);
   if (threads < 1) throw new Error('--threads must be at least 1');
+  const referenceDevice = get('reference-device') ?? 'cpu';
+  if (referenceDevice !== 'cpu' && referenceDevice !== 'cuda') throw new Error(`--reference-device: '${referenceDevice}' is not cpu or cuda`);
   return {
     variants,
     nets,
@@ -92,6 +104,7 @@ function parseArgs(argv: string[]): Options {
     out: path.resolve(get('out') ?? path.join(ROOT, 'bench', 'results.json')),
     reference: !has('no-reference'),
     python: get('python') ?? process.env.CVAEGAN_TORCH_PYTHON ?? '/usr/bin/python3',
+    referenceDevice,
     torchBlas: get('torch-blas'),
     profile: has('profile'),
     timeoutS: num('timeout', 1800),
@@ -159,8 +172,11 @@ function childEnv(v: Variant, threads: number): NodeJS.ProcessEnv {
 }
 
 async function runTfjs(job: BenchJob, v: Variant, o: Options): Promise<BenchResult> {
-  const tsx = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-  const r = await runChild(process.execPath, [tsx, path.join(ROOT, 'bench', 'child.ts')], { ...childEnv(v, o.threads), BENCH_JOB: JSON.stringify(job) }, o.timeoutS);
+  // From source: child.ts through tsx. Bundled (bench/gpu/): child.js beside this file, plain node.
+  const args = __filename.endsWith('.ts')
+    ? [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'bench', 'child.ts')]
+    : [path.join(__dirname, 'child.js')];
+  const r = await runChild(process.execPath, args, { ...childEnv(v, o.threads), BENCH_JOB: JSON.stringify(job) }, o.timeoutS);
   const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
   if (line) return JSON.parse(line.slice('BENCH_RESULT '.length)) as BenchResult;
   const why = r.timedOut ? `timed out after ${o.timeoutS} s` : `exit ${r.code}: ${tail(r.stderr) || 'no output'}`;
@@ -181,6 +197,8 @@ interface RefResult {
   imagesPerSec?: number;
   peakRssMB?: number;
   paramsTotal?: number;
+  device?: string;
+  peakGpuMB?: number;
 }
 
 /** OpenBLAS for the reference: --torch-blas DIR, or .native/openblas (bench/reference/fetch-openblas.sh). */
@@ -199,7 +217,7 @@ async function runReference(net: BenchNet, o: Options, tmp: string): Promise<Ref
   const blas = torchBlasDir(o);
   if (blas) env.LD_LIBRARY_PATH = [blas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   const script = path.join(ROOT, 'bench', 'reference', 'cvaegan_ref.py');
-  const r = await runChild(o.python, [script, '--config', file, '--threads', String(o.threads), '--steps', String(o.steps), '--warmup', String(Math.max(1, o.warmup))], env, o.timeoutS);
+  const r = await runChild(o.python, [script, '--config', file, '--device', o.referenceDevice, '--threads', String(o.threads), '--steps', String(o.steps), '--warmup', String(Math.max(1, o.warmup))], env, o.timeoutS);
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (r.code === 0 && line) return { net, ok: true, ...(JSON.parse(line) as Omit<RefResult, 'net' | 'ok'>) };
   const why = r.timedOut ? `timed out after ${o.timeoutS} s` : tail(r.stderr) || `exit ${r.code}`;
@@ -244,7 +262,7 @@ export async function main(argv: string[]): Promise<number> {
       } else {
         const r = await runReference(net, o, tmp);
         references.push(r);
-        log(`  pytorch   ${net}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 1)} s), ${fmt(r.peakRssMB, 0)} MB (${r.blas})` : r.error}`);
+        log(`  pytorch   ${net}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 1)} s), ${fmt(r.peakRssMB, 0)} MB${r.peakGpuMB !== undefined ? `, GPU ${fmt(r.peakGpuMB, 0)} MB` : ''} (${r.device === 'cpu' || !r.device ? r.blas : r.device})` : r.error}`);
       }
     }
     for (const v of o.variants) {
@@ -263,7 +281,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         const r = await runTfjs(job, v, o);
         runs.push({ ...r, variant: v });
-        log(`  ${v.padEnd(9)} ${net} ${kind}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 1)} s), ${fmt(r.peakRssMB, 0)} MB, tensors ${r.tensorsFlat ? 'flat' : `NOT flat ${JSON.stringify(r.numTensors)}`}` : r.error}`);
+        log(`  ${v.padEnd(9)} ${net} ${kind}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 1)} s), ${fmt(r.peakRssMB, 0)} MB${r.gpuAllocatedMB !== undefined ? `, GPU ${fmt(r.gpuAllocatedMB, 0)} MB` : ''}, tensors ${r.tensorsFlat ? 'flat' : `NOT flat ${JSON.stringify(r.numTensors)}`}` : r.error}`);
       }
     }
   }
@@ -299,9 +317,11 @@ export async function main(argv: string[]): Promise<number> {
     tfjs: tf.version.tfjs,
     options: { ...o, out: path.relative(ROOT, o.out) },
     target: {
-      goal: 'tfjs >= 0.8x PyTorch CPU images/s on reference64, batch 32; peak RSS <= 2x PyTorch',
+      goal: o.referenceDevice === 'cuda'
+        ? 'none set for GPUs: tfjs images/s against PyTorch on CUDA, reference64, batch 32 (memory: RSS only, see gpuAllocatedMB / peakGpuMB)'
+        : 'tfjs >= 0.8x PyTorch CPU images/s on reference64, batch 32; peak RSS <= 2x PyTorch',
       best: ref64,
-      met: ref64 ? ref64.ratio >= 0.8 && (ref64.memoryRatio ?? Infinity) <= 2 : false,
+      met: o.referenceDevice === 'cuda' ? null : ref64 ? ref64.ratio >= 0.8 && (ref64.memoryRatio ?? Infinity) <= 2 : false,
     },
     ratios,
     reference: references,
@@ -314,7 +334,7 @@ export async function main(argv: string[]): Promise<number> {
   const rows: string[][] = [['runtime', 'net', 'model', 'img/s', 'ms/step', 'CPU s/step', 'peak RSS MB', 'x PyTorch', 'mem x PyTorch', 'tensors']];
   for (const net of o.nets) {
     const ref = references.find((x) => x.net === net);
-    if (ref) rows.push([`pytorch ${ref.ok ? `(${ref.threads} thr, ${ref.blas})` : ''}`.trim(), net, 'cvaegan', ref.ok ? fmt(ref.imagesPerSec, 2) : 'n/a', fmt(ref.msPerStep, 0), fmt((ref.cpuMsPerStep ?? NaN) / 1000, 1), fmt(ref.peakRssMB, 0), ref.ok ? '1.00' : '-', '-', '-']);
+    if (ref) rows.push([`pytorch ${ref.ok ? (o.referenceDevice === 'cuda' ? `(${ref.device})` : `(${ref.threads} thr, ${ref.blas})`) : ''}`.trim(), net, 'cvaegan', ref.ok ? fmt(ref.imagesPerSec, 2) : 'n/a', fmt(ref.msPerStep, 0), fmt((ref.cpuMsPerStep ?? NaN) / 1000, 1), fmt(ref.peakRssMB, 0), ref.ok ? '1.00' : '-', '-', '-']);
     for (const r of runs.filter((x) => x.job.net === net)) {
       const ratio = ratios.find((x) => x.net === net && x.backend === r.variant && r.job.kind === 'cvaegan');
       rows.push([
@@ -326,7 +346,8 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   console.log(`\n${table(rows)}\n`);
-  if (ref64) console.log(`reference64: best tfjs backend ${ref64.backend} = ${ref64.ratio.toFixed(2)}x PyTorch images/s, ${fmt(ref64.memoryRatio, 2)}x its peak RSS (target 0.8x, <= 2x): ${results.target.met ? 'MET' : 'not met'}`);
+  if (ref64 && o.referenceDevice === 'cuda') console.log(`reference64: best tfjs backend ${ref64.backend} = ${ref64.ratio.toFixed(2)}x PyTorch-on-CUDA images/s`);
+  else if (ref64) console.log(`reference64: best tfjs backend ${ref64.backend} = ${ref64.ratio.toFixed(2)}x PyTorch images/s, ${fmt(ref64.memoryRatio, 2)}x its peak RSS (target 0.8x, <= 2x): ${results.target.met ? 'MET' : 'not met'}`);
   console.log(`load average ${load0.map((l) => l.toFixed(2)).join(' ')} -> ${load1.map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cores; results in ${path.relative(ROOT, o.out) || o.out}`);
   for (const r of runs.filter((x) => !x.ok && !x.skipped)) console.log(`failed: ${r.variant} ${r.job.net} ${r.job.kind}: ${r.error}`);
   return 0;
