@@ -7,10 +7,11 @@
 # Unpacks the Vulkan loader if the machine lacks one (the device README's recipe), points Vulkan at
 # NVIDIA's ICD if no driver is registered, unpacks Node and the bundled bench into /tmp, prints the
 # WebGPU adapter, then runs bench/run.ts's bundle: tfjs on WebGPU and the PyTorch reference on CUDA,
-# net by net, in the same run; then one profiled reference64 step on WebGPU.
+# net by net, in the same run; then one profiled step (reference64) on WebGPU.
 # Env: OUT (results; the device tool sets it), STEPS (10), WARMUP (3), NETS (reference64,cpu),
-# KINDS (cvaegan), PROFILE (1), TORCH_PYTHON (python3). Writes to $OUT: gpu-bench.log,
-# adapter.json, bench-gpu.json, bench-gpu-profile.json.
+# KINDS (cvaegan), PROFILE (1), PROFILE_NET (reference64), TORCH_PYTHON (python3), CAP_S (150 s per
+# net), CHILD_S (120 s per process). Writes to $OUT: gpu-bench.log, adapter.json,
+# bench-gpu-<net>.json per net, bench-gpu-profile.json.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -20,6 +21,7 @@ STEPS=${STEPS:-10}
 WARMUP=${WARMUP:-3}
 NETS=${NETS:-reference64,cpu}
 KINDS=${KINDS:-cvaegan}
+PROFILE_NET=${PROFILE_NET:-reference64}
 py=${TORCH_PYTHON:-python3}
 rt=${RUNTIME_DIR:-/tmp/cvaegan-gpu-runtime}
 
@@ -60,14 +62,21 @@ main() {
 
   CVAEGAN_ROOT=$(pwd)
   export CVAEGAN_ROOT
-  echo "== tfjs on WebGPU and PyTorch on CUDA: $NETS, $KINDS, $WARMUP warm-up + $STEPS timed steps"
-  "$node" "$rt/bench/run.js" --backends webgpu --nets "$NETS" --kinds "$KINDS" --steps "$STEPS" --warmup "$WARMUP" \
-    --reference-device cuda --python "$py" --timeout 240 --out "$OUT/bench-gpu.json"
+  # One run.ts per net, each under a hard cap (CAP_S seconds; the profile CAP_S/2), so that what
+  # finished is kept when something hangs; each run's children are capped at CHILD_S seconds.
+  cap=${CAP_S:-150}
+  child=${CHILD_S:-120}
+  capped() { if command -v timeout >/dev/null; then timeout -k 5 "$@"; else shift; "$@"; fi; }
+  for net in $(echo "$NETS" | tr ',' ' '); do
+    echo "== $net: tfjs on WebGPU and PyTorch on CUDA, $KINDS, $WARMUP warm-up + $STEPS timed steps"
+    capped "$cap" "$node" "$rt/bench/run.js" --backends webgpu --nets "$net" --kinds "$KINDS" --steps "$STEPS" --warmup "$WARMUP" \
+      --reference-device cuda --python "$py" --timeout "$child" --out "$OUT/bench-gpu-$net.json" || echo "run.js for $net: exit $?"
+  done
   if [ "${PROFILE:-1}" = 1 ]; then
-    echo "== one profiled reference64 step on WebGPU (tf.profile; kernel times from timestamp queries)"
-    "$node" "$rt/bench/run.js" --backends webgpu --nets reference64 --kinds cvaegan --steps 1 --warmup 1 --no-reference \
-      --profile --timeout 150 --quiet --out "$OUT/bench-gpu-profile.json"
-    "$node" -e '
+    echo "== one profiled $PROFILE_NET step on WebGPU (tf.profile; kernel times from timestamp queries)"
+    capped $((cap / 2)) "$node" "$rt/bench/run.js" --backends webgpu --nets "$PROFILE_NET" --kinds cvaegan --steps 1 --warmup 1 --no-reference \
+      --profile --timeout "$child" --quiet --out "$OUT/bench-gpu-profile.json" || echo "profile run: exit $?"
+    [ -f "$OUT/bench-gpu-profile.json" ] && "$node" -e '
       const r = require(process.argv[1]).runs[0];
       if (!r.ok) { console.log("profile failed:", r.error); process.exit(0); }
       console.log(`profiled step: ${r.profileTotalMs} ms of kernel time; top kernels:`);
