@@ -37,7 +37,7 @@ export interface BackendReport {
   details: string[];
   /** Every faster backend that was tried or skipped, with the reason. */
   skipped: { choice: BackendChoice; reason: string }[];
-  /** Kernels this project registered on top of the backend (wasm gradient kernels). */
+  /** Kernels this project registered on top of the backend (wasm gradient kernels, webgpu's Conv2DBackpropFilter). */
   extraKernels: string[];
 }
 
@@ -125,7 +125,7 @@ async function tryBackend(choice: BackendChoice, forced: boolean): Promise<Loade
       if (typeof r === 'string') return r;
       const details = [`adapter: ${describeAdapter(r)}`, 'synchronous reads unavailable: use trainStepAsync'];
       if (r.software) details.push('a CPU implementation of WebGPU: for tests only, slower than wasm');
-      return { details, extra: [] };
+      return { details, extra: r.kernels ?? [] };
     }
     case 'node-gpu':
     case 'node': {

@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'os';
+import { registerWebGpuKernels } from './webgpu-kernels';
 
 /** What the adapter says about itself (GPUAdapterInfo), plus whether it is a CPU implementation. */
 export interface WebGpuAdapterSummary {
@@ -31,6 +32,8 @@ export interface WebGpuAdapterSummary {
   /** A few limits that decide which tensors fit in one binding. */
   maxBufferMB: number;
   maxStorageBindingMB: number;
+  /** Kernels of this project registered in place of tfjs-backend-webgpu's (activateWebGpu only). */
+  kernels?: string[];
 }
 
 interface DawnModule {
@@ -132,8 +135,9 @@ export async function probeWebGpu(): Promise<WebGpuAdapterSummary | string> {
 }
 
 /**
- * Registers tfjs-backend-webgpu (after Dawn is loaded) and activates it. Returns the adapter, or
- * why WebGPU is unavailable.
+ * Registers tfjs-backend-webgpu (after Dawn is loaded), replaces some of its kernels with the
+ * project's (lib/webgpu-kernels.ts) and activates it. Returns the adapter, or why WebGPU is
+ * unavailable.
  */
 export async function activateWebGpu(): Promise<WebGpuAdapterSummary | string> {
   const probe = await probeWebGpu();
@@ -146,13 +150,15 @@ export async function activateWebGpu(): Promise<WebGpuAdapterSummary | string> {
     return `@tensorflow/tfjs-backend-webgpu failed to load: ${firstLine(e)}`;
   }
   if (tf.findBackendFactory('webgpu') == null) return '@tensorflow/tfjs-backend-webgpu loaded but registered no "webgpu" backend';
+  // Faster kernels of our own (lib/webgpu-kernels.ts), in place of the package's.
+  const kernels = registerWebGpuKernels();
   try {
     if (!(await tf.setBackend('webgpu'))) return 'tf.setBackend("webgpu") returned false';
   } catch (e) {
     return `tf.setBackend("webgpu") failed: ${firstLine(e)}`;
   }
   explainSyncReads(tf.backend() as unknown as SyncReader);
-  return probe;
+  return { ...probe, kernels };
 }
 
 interface SyncReader {

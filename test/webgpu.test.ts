@@ -6,7 +6,8 @@
  * losses (same seeds, same inputs) to float rounding. Needs a Vulkan driver: a GPU's, or Mesa's
  * lavapipe on the CPU, which `sh scripts/fetch-lavapipe.sh` unpacks into .native/lavapipe (Debian
  * 12's own lavapipe is too old for Dawn); skipped with the reason where there is none. The
- * sync/async step test needs no GPU.
+ * project's webgpu kernels (lib/webgpu-kernels.ts) are checked against the cpu backend: the filter
+ * gradient on small versions of our nets' shapes. The sync/async step test needs no GPU.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,8 +21,8 @@ import { summarizeAdapter } from '../lib/webgpu-node';
 
 const ROOT = join(__dirname, '..');
 
-/** Runs test/helpers/webgpu-step.ts in a fresh process; lavapipe from .native/lavapipe when it is there. */
-function runChild(): { skip?: string; result?: any; err: string } {
+/** Runs a test/helpers script in a fresh process; lavapipe from .native/lavapipe when it is there. */
+function runChild(helper = 'webgpu-step.ts'): { skip?: string; result?: any; err: string } {
   const env: NodeJS.ProcessEnv = { ...process.env, CVAEGAN_BACKEND: 'webgpu' };
   const lvp = join(ROOT, '.native', 'lavapipe');
   if (!env.VK_DRIVER_FILES && existsSync(join(lvp, 'lvp_icd.json'))) {
@@ -29,7 +30,7 @@ function runChild(): { skip?: string; result?: any; err: string } {
     const lib = join(lvp, 'root', 'usr', 'lib', 'x86_64-linux-gnu');
     env.LD_LIBRARY_PATH = [lib, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   }
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'webgpu-step.ts')], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', helper)], {
     cwd: ROOT,
     env,
     encoding: 'utf8',
@@ -52,6 +53,8 @@ test('a tiny training step on WebGPU matches the cpu backend', { timeout: 300_00
   assert.equal(report.tfBackend, 'webgpu');
   assert.equal(report.forced, true);
   assert.match(report.details.join(' '), /adapter: /);
+  // The step's filter gradients ran through the project's kernel (lib/webgpu-kernels.ts).
+  for (const k of ['Conv2DBackpropFilter']) assert.ok(report.extraKernels.includes(k), `project webgpu kernels: ${report.extraKernels}`);
   // dataSync of a GPU tensor cannot work in Node; the error says what to use instead.
   assert.match(r.result.syncReadError, /cannot read a GPU tensor on WebGPU in Node.*trainStepAsync/);
   t.diagnostic(r.result.text);
@@ -71,6 +74,31 @@ test('a tiny training step on WebGPU matches the cpu backend', { timeout: 300_00
       }
     }
     assert.equal(run.tensors[0], run.tensors[1], `${run.kind}: tensors after each step ${run.tensors}`);
+  }
+});
+
+let kernelsChild: ReturnType<typeof runChild> | undefined;
+/** test/helpers/webgpu-kernels.ts's results, run once for the tests below. */
+function kernelsResult(): ReturnType<typeof runChild> {
+  return (kernelsChild ??= runChild('webgpu-kernels.ts'));
+}
+
+test("the project's webgpu Conv2DBackpropFilter matches the cpu backend's and frees what it makes", { timeout: 300_000 }, (t) => {
+  const r = kernelsResult();
+  if (r.skip) {
+    t.skip(r.skip);
+    return;
+  }
+  assert.equal(r.result.registered, true, 'registered in place of the shipped kernel');
+  const expectedPath = (name: string) => (/shipped kernel/.test(name) ? 'shipped' : /chunked/.test(name) ? 'im2col+chunked' : 'im2col');
+  for (const c of r.result.cases) {
+    t.diagnostic(`${c.name}: ${c.path}, max error ${c.relErr.toExponential(1)} of max |dW| ${c.maxRef.toFixed(2)}`);
+    assert.equal(c.path, expectedPath(c.name), c.name);
+    assert.ok(c.sameSize, `${c.name}: output size`);
+    // float32 sums of up to a few thousand products in another order (split-K: atomic adds).
+    assert.ok(c.relErr <= 1e-4, `${c.name}: max |webgpu - cpu| / max |cpu| = ${c.relErr}`);
+    assert.equal(c.leakedTensors, 0, `${c.name}: tensors left behind`);
+    assert.equal(c.leakedData, 0, `${c.name}: backend buffers left behind`);
   }
 });
 

@@ -1,0 +1,215 @@
+/**
+ * Kernels of our own for @tensorflow/tfjs-backend-webgpu 4.22, registered on the 'webgpu' backend
+ * when lib/webgpu-node.ts activates it (as lib/wasm-kernels.ts does for wasm):
+ * Conv2DBackpropFilter in place of the shipped one. `CVAEGAN_WEBGPU_KERNELS=0` keeps tfjs's own.
+ *
+ * Conv2DBackpropFilter: the shipped kernel gives each element of dW one GPU thread that loops over
+ * the whole batch and every output position (N*Ho*Wo terms). dW is small next to that sum, so few
+ * threads run long serial loops: on an H200 it took 168 of the 234 ms of kernel time in a
+ * reference64 CVAE-GAN step, 9 ms per call for the first layer (dW [4,4,3,64]: 3,072 threads, each
+ * summing 32,768 products). Here dW is one matrix product instead:
+ *
+ *   patches[(n,p,q), (i,j,c)] = x[n, p*sh + i - padTop, q*sw + j - padLeft, c]   (0 outside x)
+ *   dW[(i,j,c), o] = sum over (n,p,q) of patches[(n,p,q), (i,j,c)] * dy[(n,p,q), o]
+ *
+ * patches (im2col, rows N*Ho*Wo, columns kh*kw*Cin, tap-major then channel as in the filter's
+ * [kh,kw,Cin,Cout] layout) is written by one small shader of our own; the product is the backend's
+ * own BatchMatMul with transposeA, which picks a tiled kernel, or split-K (atomic adds over chunks
+ * of the long inner dimension) when dW is small, so the long sum runs on many workgroups. Two or
+ * three dispatches per call instead of one, which matters because a step is ~2,000 dispatches.
+ *
+ * Inside a kernel everything is backend-level: our program through runWebGPUProgram and the
+ * backend's own kernel functions on TensorInfos (no engine, no tape, nothing for tf.profile to
+ * split: the whole cost shows as Conv2DBackpropFilter). Every intermediate is released with
+ * backend.disposeData. NCHW, other dtypes and shapes whose patches would not fit the budget even
+ * one image at a time go to the shipped kernel.
+ *
+ * Nothing here loads tfjs-backend-webgpu (it must load after Dawn puts navigator.gpu in place).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Info = tf.TensorInfo;
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+type Uniform = { type: 'int32' | 'float32'; data: number[] };
+
+/** What this file uses of tfjs-backend-webgpu's WebGPUBackend (its program type is not exported). */
+interface Backend {
+  runWebGPUProgram(program: object, inputs: Info[], outputDtype: tf.DataType, uniforms?: Uniform[]): Info;
+  disposeData(dataId: object): boolean;
+  device: { limits: { maxStorageBufferBindingSize: number } };
+}
+
+/** Largest patches matrix in bytes (also capped by the device's storage binding size). */
+let patchesBudgetBytes = 256 * 2 ** 20;
+
+/** How Conv2DBackpropFilter calls were computed so far (for tests): as products, of them in more than one image group, or by the shipped kernel. */
+export const filterGradStats = { im2col: 0, chunked: 0, shipped: 0 };
+
+/** For tests: a small budget forces the per-image-group path. Returns the previous value. */
+export function setPatchesBudgetBytes(bytes: number): number {
+  const old = patchesBudgetBytes;
+  patchesBudgetBytes = bytes;
+  return old;
+}
+
+/**
+ * im2col for the filter gradient: output [rows, kh*kw*Cin] for rows rowOffset.. of (n, p, q).
+ * A WebGPUProgram in tfjs's own format: tfjs adds the buffers, the uniforms (shapes, strides,
+ * size, then ours), getX() and setOutputAtIndex(), and calls main(index) once per element.
+ */
+class FilterGradIm2ColProgram {
+  variableNames = ['x'];
+  uniforms = 'pads : vec2<i32>, strides : vec2<i32>, outSize : vec2<i32>, filterWidth : i32, rowOffset : i32,';
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+  outputShape: number[];
+  dispatchLayout = { x: [0, 1] };
+  dispatch: [number, number, number];
+  shaderKey = 'cvaeganFilterGradIm2Col';
+
+  constructor(rows: number, cols: number) {
+    this.outputShape = [rows, cols];
+    // tfjs folds x > maxComputeWorkgroupsPerDimension into y and z (reshapeDispatch).
+    this.dispatch = [Math.ceil((rows * cols) / this.workgroupSize[0]), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let cols = uniforms.outShape[1];
+          let r = index / cols;
+          let col = index - r * cols;
+          let row = r + uniforms.rowOffset;
+          let q = row % uniforms.outSize[1];
+          let np = row / uniforms.outSize[1];
+          let p = np % uniforms.outSize[0];
+          let n = np / uniforms.outSize[0];
+          let c = col % uniforms.xShape[3];
+          let tap = col / uniforms.xShape[3];
+          let xr = p * uniforms.strides[0] + tap / uniforms.filterWidth - uniforms.pads[0];
+          let xc = q * uniforms.strides[1] + tap % uniforms.filterWidth - uniforms.pads[1];
+          var value = 0.0;
+          if (xr >= 0 && xr < uniforms.xShape[1] && xc >= 0 && xc < uniforms.xShape[2]) {
+            value = getX(n, xr, xc, c);
+          }
+          setOutputAtIndex(index, value);
+        }
+      }
+    `;
+  }
+}
+
+/** The backend's own kernel function (the registry's, so a replacement of ours would be used too). */
+function kernel(name: string): tf.KernelFunc {
+  const k = tf.getKernel(name, 'webgpu');
+  if (!k) throw new Error(`the webgpu backend has no ${name} kernel`);
+  return k.kernelFunc;
+}
+
+function run(name: string, backend: Backend, inputs: tf.NamedTensorInfoMap, attrs: object): Info {
+  return kernel(name)({ inputs, backend: backend as unknown as tf.KernelBackend, attrs: attrs as tf.NamedAttrMap }) as Info;
+}
+
+/** The package's own kernel, for the cases a replacement hands back to it. */
+type Shipped = tf.KernelConfig | undefined;
+
+function callShipped(name: string, shipped: Shipped, args: KernelArgs): Info {
+  if (!shipped) throw new Error(`${name} on webgpu: no shipped kernel to fall back to`);
+  return shipped.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
+}
+
+function conv2DBackpropFilter(args: KernelArgs, shipped: Shipped): Info {
+  const backend = args.backend as Backend;
+  const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const x = args.inputs.x;
+  const dy = args.inputs.dy;
+  if (!x || !dy) throw new Error('Conv2DBackpropFilter: inputs x and dy are required');
+  if (a.dataFormat === 'NCHW' || x.dtype !== 'float32' || dy.dtype !== 'float32') {
+    filterGradStats.shipped++;
+    return callShipped('Conv2DBackpropFilter', shipped, args);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  const { batchSize: n, outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
+  if (dy.shape.length !== 4 || dy.shape[0] !== n || dy.shape[1] !== ho || dy.shape[2] !== wo || dy.shape[3] !== co) {
+    throw new Error(`Conv2DBackpropFilter: dy has shape [${dy.shape}], the convolution of x [${x.shape}] gives [${[n, ho, wo, co]}]`);
+  }
+  const cols = kh * kw * ci;
+  const perImage = ho * wo * cols; // patches elements per image
+  const budget = Math.min(patchesBudgetBytes, backend.device.limits.maxStorageBufferBindingSize) / 4;
+  const imagesPerChunk = Math.min(n, Math.floor(budget / perImage));
+  if (imagesPerChunk < 1 || n * ho * wo === 0) {
+    filterGradStats.shipped++;
+    return callShipped('Conv2DBackpropFilter', shipped, args);
+  }
+  filterGradStats.im2col++;
+  if (imagesPerChunk < n) filterGradStats.chunked++;
+
+  const base: Uniform[] = [
+    { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
+    { type: 'int32', data: [info.strideHeight, info.strideWidth] },
+    { type: 'int32', data: [ho, wo] },
+    { type: 'int32', data: [kw] },
+  ];
+  const release = (t: Info) => backend.disposeData(t.dataId);
+  let acc: Info | undefined;
+  for (let n0 = 0; n0 < n; n0 += imagesPerChunk) {
+    const m = Math.min(imagesPerChunk, n - n0);
+    const rows = m * ho * wo;
+    const patches = backend.runWebGPUProgram(new FilterGradIm2ColProgram(rows, cols), [x], 'float32',
+      [...base, { type: 'int32', data: [n0 * ho * wo] }]);
+    const dyPart: Info = m === n ? dy : run('Slice', backend, { x: dy }, { begin: [n0, 0, 0, 0], size: [m, ho, wo, co] });
+    const dy2 = run('Reshape', backend, { x: dyPart }, { shape: [rows, co] });
+    const part = run('BatchMatMul', backend, { a: patches, b: dy2 }, { transposeA: true, transposeB: false });
+    release(patches);
+    release(dy2);
+    if (dyPart !== dy) release(dyPart);
+    if (acc) {
+      const sum = run('Add', backend, { a: acc, b: part }, {});
+      release(acc);
+      release(part);
+      acc = sum;
+    } else {
+      acc = part;
+    }
+  }
+  const dW = run('Reshape', backend, { x: acc! }, { shape: [kh, kw, ci, co] });
+  release(acc!);
+  return dW;
+}
+
+const KERNELS: { name: string; kernelFunc: (args: KernelArgs, shipped: Shipped) => Info }[] = [
+  { name: 'Conv2DBackpropFilter', kernelFunc: conv2DBackpropFilter },
+];
+
+const ours = new Set<tf.KernelFunc>();
+
+/** Whether the kernel registered for `name` on webgpu is this project's (for tests and reports). */
+export function isProjectWebGpuKernel(name: string): boolean {
+  const k = tf.getKernel(name, 'webgpu');
+  return !!k && ours.has(k.kernelFunc);
+}
+
+/**
+ * Registers the project's kernels for the 'webgpu' backend in place of the shipped ones
+ * (idempotent) and returns their names. Call after tfjs-backend-webgpu is loaded (its kernels are
+ * the fallbacks). `CVAEGAN_WEBGPU_KERNELS=0` keeps the shipped kernels, for comparisons.
+ */
+export function registerWebGpuKernels(): string[] {
+  if (process.env.CVAEGAN_WEBGPU_KERNELS === '0') return [];
+  const names: string[] = [];
+  for (const k of KERNELS) {
+    const existing = tf.getKernel(k.name, 'webgpu');
+    if (existing && ours.has(existing.kernelFunc)) {
+      names.push(k.name);
+      continue;
+    }
+    if (existing) tf.unregisterKernel(k.name, 'webgpu');
+    const fn = ((args: KernelArgs) => k.kernelFunc(args, existing)) as unknown as tf.KernelFunc;
+    tf.registerKernel({ kernelName: k.name, backendName: 'webgpu', kernelFunc: fn, setupFunc: existing?.setupFunc, disposeFunc: existing?.disposeFunc });
+    ours.add(fn);
+    names.push(k.name);
+  }
+  return names;
+}
