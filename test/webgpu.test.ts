@@ -7,7 +7,8 @@
  * lavapipe on the CPU, which `sh scripts/fetch-lavapipe.sh` unpacks into .native/lavapipe (Debian
  * 12's own lavapipe is too old for Dawn); skipped with the reason where there is none. The
  * project's webgpu kernels (lib/webgpu-kernels.ts) are checked against the cpu backend: the filter
- * gradient on small versions of our nets' shapes. The sync/async step test needs no GPU.
+ * gradient on small versions of our nets' shapes, and the fused Adam update. The sync/async step
+ * test needs no GPU.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,8 +54,8 @@ test('a tiny training step on WebGPU matches the cpu backend', { timeout: 300_00
   assert.equal(report.tfBackend, 'webgpu');
   assert.equal(report.forced, true);
   assert.match(report.details.join(' '), /adapter: /);
-  // The step's filter gradients ran through the project's kernel (lib/webgpu-kernels.ts).
-  for (const k of ['Conv2DBackpropFilter']) assert.ok(report.extraKernels.includes(k), `project webgpu kernels: ${report.extraKernels}`);
+  // The step's filter gradients and Adam updates ran through the project's kernels (lib/webgpu-kernels.ts).
+  for (const k of ['Conv2DBackpropFilter', 'CvaeganAdamUpdate']) assert.ok(report.extraKernels.includes(k), `project webgpu kernels: ${report.extraKernels}`);
   // dataSync of a GPU tensor cannot work in Node; the error says what to use instead.
   assert.match(r.result.syncReadError, /cannot read a GPU tensor on WebGPU in Node.*trainStepAsync/);
   t.diagnostic(r.result.text);
@@ -78,7 +79,7 @@ test('a tiny training step on WebGPU matches the cpu backend', { timeout: 300_00
 });
 
 let kernelsChild: ReturnType<typeof runChild> | undefined;
-/** test/helpers/webgpu-kernels.ts's results, run once for the tests below. */
+/** test/helpers/webgpu-kernels.ts's results, run once for the two tests below. */
 function kernelsResult(): ReturnType<typeof runChild> {
   return (kernelsChild ??= runChild('webgpu-kernels.ts'));
 }
@@ -100,6 +101,25 @@ test("the project's webgpu Conv2DBackpropFilter matches the cpu backend's and fr
     assert.equal(c.leakedTensors, 0, `${c.name}: tensors left behind`);
     assert.equal(c.leakedData, 0, `${c.name}: backend buffers left behind`);
   }
+});
+
+test("Adam on webgpu runs one fused kernel per variable and gives tfjs's numbers", { timeout: 300_000 }, (t) => {
+  const r = kernelsResult();
+  if (r.skip) {
+    t.skip(r.skip);
+    return;
+  }
+  const a = r.result.adam;
+  t.diagnostic(`3 steps, 4 variables: max |webgpu - cpu| ${a.maxErr}; webgpu kernels ${a.webgpuKernels.join(', ')}`);
+  assert.ok(a.webgpuKernels.includes('CvaeganAdamUpdate'), `webgpu kernels: ${a.webgpuKernels}`);
+  for (const k of ['Sqrt', 'RealDiv', 'Square', 'Add']) assert.ok(!a.webgpuKernels.includes(k), `${k} still runs on webgpu`);
+  assert.ok(a.cpuKernels.includes('Sqrt'), 'cpu keeps tfjs\'s own Adam');
+  // The same float32 operations in the same order: equal on lavapipe; a GPU may fuse multiply-adds.
+  assert.ok(a.maxErr <= 1e-6, `max relative difference ${a.maxErr}`);
+  // Checkpoints keep Adam's state by these names (getWeights).
+  assert.ok(a.sameWeightNames, `weight names ${a.weightNames}`);
+  assert.deepEqual(a.weightNames.slice(0, 3), ['iter', 'adamtest/v0/m', 'adamtest/v1/m']);
+  assert.ok(a.counts.every((c: number) => c === a.counts[0]), `tensors and buffers after each step: ${a.counts}`);
 });
 
 test('webgpu is never chosen automatically, and says why', () => {

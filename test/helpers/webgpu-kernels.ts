@@ -1,9 +1,9 @@
 /**
  * Child process of test/webgpu.test.ts: with CVAEGAN_BACKEND=webgpu, runs the project's webgpu
  * kernels (lib/webgpu-kernels.ts) against the cpu backend on the same numbers: Conv2DBackpropFilter
- * on small versions of the filter-gradient shapes our nets use. Prints one JSON line
- * `{ registered, cases: [{ name, relErr, path, leakedTensors, leakedData }] }` (path: how our
- * kernel computed it), or `{ skip: reason }` when WebGPU does not load here.
+ * on small versions of the filter-gradient shapes our nets use, and three Adam steps. Prints one
+ * JSON line `{ registered, cases: [{ name, relErr, path, leakedTensors, leakedData }], adam }`
+ * (path: how our kernel computed it), or `{ skip: reason }` when WebGPU does not load here.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/backend';
@@ -101,7 +101,65 @@ async function main(): Promise<void> {
     }
     cases.push({ name: c.name, size: cpu.length, sameSize: gpu.length === cpu.length, relErr: maxErr / maxRef, maxRef, path, leakedTensors, leakedData });
   }
-  console.log(JSON.stringify({ registered, cases }));
+  console.log(JSON.stringify({ registered, cases, adam: await adamSteps() }));
+}
+
+/**
+ * Three Adam steps on a few variables, on webgpu (CvaeganAdamUpdate through the patched
+ * applyGradients) and on cpu (tfjs's own), from the same values and gradients; the second step
+ * passes a map with one gradient missing (that variable must not move).
+ */
+async function adamSteps() {
+  const shapes = [[3, 5], [7], [2, 2, 2, 3], [1]];
+  const run = async (backend: string) => {
+    await tf.setBackend(backend);
+    const vars = shapes.map((s, i) => tf.variable(tf.tensor(values(s.reduce((a, b) => a * b, 1), 300 + i), s), true, `adamtest-${backend}/v${i}`));
+    const opt = tf.train.adam(0.01, 0.5, 0.999);
+    const kernels = new Set<string>();
+    const counts: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const grads = vars.map((v, i) => tf.tensor(values(v.size, 1000 * step + i), v.shape));
+      const update = () => {
+        if (step === 1) {
+          // Same order as the other steps (Adam's state is by position); one variable has no gradient.
+          const map: tf.NamedTensorMap = {};
+          vars.forEach((v, i) => { map[v.name] = i === 2 ? (undefined as unknown as tf.Tensor) : grads[i]; });
+          opt.applyGradients(map as tf.NamedTensorMap as Parameters<typeof opt.applyGradients>[0]);
+        } else {
+          opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i] })));
+        }
+      };
+      const info = await tf.profile(update);
+      for (const k of info.kernels) kernels.add(k.name);
+      tf.dispose(grads);
+      counts.push(tf.memory().numTensors, tf.backend().numDataIds());
+    }
+    const weights = await opt.getWeights();
+    const out = {
+      values: await Promise.all(vars.map(async (v) => Array.from(await v.data()))),
+      weights: await Promise.all(weights.map(async (w) => ({ name: w.name.replace(`-${backend}`, ''), data: Array.from(await w.tensor.data()) }))),
+      kernels: [...kernels].sort(),
+      counts,
+    };
+    opt.dispose();
+    tf.dispose(vars);
+    return out;
+  };
+  const gpu = await run('webgpu');
+  const cpu = await run('cpu');
+  let maxErr = 0;
+  const compare = (a: number[], b: number[]) => a.forEach((x, i) => { maxErr = Math.max(maxErr, Math.abs(x - b[i]) / Math.max(1, Math.abs(b[i]))); });
+  gpu.values.forEach((v, i) => compare(v, cpu.values[i]));
+  gpu.weights.forEach((w, i) => compare(w.data, cpu.weights[i].data));
+  return {
+    maxErr,
+    sameWeightNames: JSON.stringify(gpu.weights.map((w) => w.name)) === JSON.stringify(cpu.weights.map((w) => w.name)),
+    weightNames: gpu.weights.map((w) => w.name),
+    webgpuKernels: gpu.kernels,
+    cpuKernels: cpu.kernels,
+    // numTensors, numDataIds after each webgpu step: flat from the first (moments created then).
+    counts: gpu.counts,
+  };
 }
 
 main().then(
