@@ -34,6 +34,9 @@ const CASES: Case[] = [
   { name: '3x3 strides [2,1], explicit padding', x: [2, 9, 8, 3], filter: [3, 3, 3, 4], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
   { name: '4x4 s2 explicit padding', x: [2, 8, 8, 6], filter: [4, 4, 6, 3], strides: 2, pad: [[0, 0], [1, 1], [2, 1], [0, 0]] },
   { name: '3x3 s2 pad 1, dimRoundingMode ceil', x: [2, 8, 8, 3], filter: [3, 3, 3, 2], strides: 2, pad: 1, dimRoundingMode: 'ceil' },
+  // 9216 x 512 patches: more than 65,535 workgroups of 64, so tfjs folds the dispatch into 2-D
+  // (as for reference64's first layer at batch 96). Few output channels keep the cpu side short.
+  { name: 'folded dispatch (4.7 M patches)', x: [9, 64, 64, 32], filter: [4, 4, 32, 2], strides: 2, pad: 'same' },
   // 2 images' patches per chunk: 3 chunks (2 + 2 + 1 images), sliced dy, summed products.
   { name: 'chunked over images', x: [5, 9, 9, 3], filter: [4, 4, 3, 5], strides: 2, pad: 'same', budget: 2 * 25 * 48 * 4 },
   // One image does not fit: the shipped kernel.
