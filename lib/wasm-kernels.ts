@@ -13,9 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 // other way round (a later registration of the same name would win).
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { callShipped, installKernels, type Info, type KernelArgs, type ProjectKernel, type Shipped } from './kernel-override';
 
-type Info = tf.TensorInfo;
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 function input(inputs: tf.NamedTensorInfoMap, name: string): Info {
   const t = inputs[name];
@@ -246,14 +245,6 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): Info {
   return wasm.makeOutput(shape, x.dtype, undefined, out);
 }
 
-/** The package's own kernel, for the cases a replacement hands back to it. */
-type Shipped = tf.KernelConfig | undefined;
-
-function callShipped(name: string, shipped: Shipped, args: KernelArgs): Info {
-  if (!shipped) throw new Error(`${name} on wasm: no shipped kernel to fall back to`);
-  return shipped.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
-}
-
 /**
  * matMul with transposeA/transposeB, as the wasm backend's XNNPACK path plus explicit transposes.
  * The shipped BatchMatMul only uses XNNPACK when neither operand is transposed and both batch
@@ -268,7 +259,7 @@ function batchMatMul(args: KernelArgs, shipped: Shipped): Info {
   const b = input(args.inputs, 'b');
   const batch = (t: Info) => t.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   if ((!transposeA && !transposeB) || batch(a) !== 1 || batch(b) !== 1 || a.dtype !== 'float32' || b.dtype !== 'float32') {
-    return callShipped('BatchMatMul', shipped, args);
+    return callShipped('wasm', 'BatchMatMul', shipped, args);
   }
   const result = tf.tidy(() => {
     const swapLast = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i, _, all) =>
@@ -301,7 +292,7 @@ function tile(args: KernelArgs, shipped: Shipped): Info {
     }
   });
   // XNNPACK broadcasts up to 6 dimensions; other dtypes and bigger ranks keep the shipped kernel.
-  if (x.dtype !== 'float32' || dims.length > 6 || x.shape.some((d) => d === 0)) return callShipped('Tile', shipped, args);
+  if (x.dtype !== 'float32' || dims.length > 6 || x.shape.some((d) => d === 0)) return callShipped('wasm', 'Tile', shipped, args);
   const result = tf.tidy(() => {
     const xs = asTensor(x, wasm).reshape(dims.map((s) => (s.rep ? 1 : s.size)));
     return tf.add(xs, tf.zeros(dims.map((s) => s.size))).reshape(x.shape.map((d, i) => d * reps[i]));
@@ -309,7 +300,7 @@ function tile(args: KernelArgs, shipped: Shipped): Info {
   return handOver(result, wasm);
 }
 
-const KERNELS: { name: string; kernelFunc: (args: KernelArgs, shipped: Shipped) => Info; replaces: boolean }[] = [
+const KERNELS: ProjectKernel[] = [
   { name: 'Conv2DBackpropFilter', kernelFunc: conv2DBackpropFilter, replaces: false },
   { name: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSum, replaces: false },
   // The shipped one is a scalar loop, several times slower than the convolution it differentiates.
@@ -321,30 +312,11 @@ const KERNELS: { name: string; kernelFunc: (args: KernelArgs, shipped: Shipped) 
   { name: 'Tile', kernelFunc: tile, replaces: true },
 ];
 
-const ours = new Set<tf.KernelFunc>();
-
 /**
  * Registers the project's kernels for the 'wasm' backend (idempotent) and returns their names.
  * Call before tf.setBackend('wasm'): replacements that fall back to a shipped kernel need its
  * setup step, which runs when the backend starts.
  */
 export function registerWasmKernels(): string[] {
-  const names: string[] = [];
-  for (const k of KERNELS) {
-    const existing = tf.getKernel(k.name, 'wasm');
-    if (existing && ours.has(existing.kernelFunc)) {
-      names.push(k.name);
-      continue;
-    }
-    if (existing) {
-      if (!k.replaces) continue; // the package gained this kernel; keep its native version
-      tf.unregisterKernel(k.name, 'wasm');
-    }
-    const fn = ((args: KernelArgs) => k.kernelFunc(args, existing)) as unknown as tf.KernelFunc;
-    // The shipped setupFunc binds the wasm export that a fallback to the shipped kernel calls.
-    tf.registerKernel({ kernelName: k.name, backendName: 'wasm', kernelFunc: fn, setupFunc: existing?.setupFunc, disposeFunc: existing?.disposeFunc });
-    ours.add(fn);
-    names.push(k.name);
-  }
-  return names;
+  return installKernels('wasm', KERNELS);
 }

@@ -33,9 +33,8 @@
  * Nothing here loads tfjs-backend-webgpu (it must load after Dawn puts navigator.gpu in place).
  */
 import * as tf from '@tensorflow/tfjs';
+import { callShipped, installKernels, isProjectKernel, type Info, type KernelArgs, type ProjectKernel, type Shipped } from './kernel-override';
 
-type Info = tf.TensorInfo;
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Uniform = { type: 'int32' | 'float32'; data: number[] };
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -118,14 +117,6 @@ function run(name: string, backend: Backend, inputs: tf.NamedTensorInfoMap, attr
   return kernel(name)({ inputs, backend: backend as unknown as tf.KernelBackend, attrs: attrs as tf.NamedAttrMap }) as Info;
 }
 
-/** The package's own kernel, for the cases a replacement hands back to it. */
-type Shipped = tf.KernelConfig | undefined;
-
-function callShipped(name: string, shipped: Shipped, args: KernelArgs): Info {
-  if (!shipped) throw new Error(`${name} on webgpu: no shipped kernel to fall back to`);
-  return shipped.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as Info;
-}
-
 function conv2DBackpropFilter(args: KernelArgs, shipped: Shipped): Info {
   const backend = args.backend as Backend;
   const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
@@ -134,7 +125,7 @@ function conv2DBackpropFilter(args: KernelArgs, shipped: Shipped): Info {
   if (!x || !dy) throw new Error('Conv2DBackpropFilter: inputs x and dy are required');
   if (a.dataFormat === 'NCHW' || x.dtype !== 'float32' || dy.dtype !== 'float32') {
     filterGradStats.shipped++;
-    return callShipped('Conv2DBackpropFilter', shipped, args);
+    return callShipped('webgpu', 'Conv2DBackpropFilter', shipped, args);
   }
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
@@ -148,7 +139,7 @@ function conv2DBackpropFilter(args: KernelArgs, shipped: Shipped): Info {
   const imagesPerChunk = Math.min(n, Math.floor(budget / perImage));
   if (imagesPerChunk < 1 || n * ho * wo === 0) {
     filterGradStats.shipped++;
-    return callShipped('Conv2DBackpropFilter', shipped, args);
+    return callShipped('webgpu', 'Conv2DBackpropFilter', shipped, args);
   }
   filterGradStats.im2col++;
   if (imagesPerChunk < n) filterGradStats.chunked++;
@@ -253,7 +244,7 @@ function adamUpdate(args: KernelArgs): Info[] {
   return out;
 }
 
-const KERNELS: { name: string; kernelFunc: (args: KernelArgs, shipped: Shipped) => Info | Info[] }[] = [
+const KERNELS: ProjectKernel[] = [
   { name: 'Conv2DBackpropFilter', kernelFunc: conv2DBackpropFilter },
   { name: 'CvaeganAdamUpdate', kernelFunc: adamUpdate },
 ];
@@ -326,12 +317,9 @@ function patchAdam(): void {
   };
 }
 
-const ours = new Set<tf.KernelFunc>();
-
 /** Whether the kernel registered for `name` on webgpu is this project's (for tests and reports). */
 export function isProjectWebGpuKernel(name: string): boolean {
-  const k = tf.getKernel(name, 'webgpu');
-  return !!k && ours.has(k.kernelFunc);
+  return isProjectKernel(name, 'webgpu');
 }
 
 /**
@@ -341,19 +329,7 @@ export function isProjectWebGpuKernel(name: string): boolean {
  */
 export function registerWebGpuKernels(): string[] {
   if (process.env.CVAEGAN_WEBGPU_KERNELS === '0') return [];
-  const names: string[] = [];
-  for (const k of KERNELS) {
-    const existing = tf.getKernel(k.name, 'webgpu');
-    if (existing && ours.has(existing.kernelFunc)) {
-      names.push(k.name);
-      continue;
-    }
-    if (existing) tf.unregisterKernel(k.name, 'webgpu');
-    const fn = ((args: KernelArgs) => k.kernelFunc(args, existing)) as unknown as tf.KernelFunc;
-    tf.registerKernel({ kernelName: k.name, backendName: 'webgpu', kernelFunc: fn, setupFunc: existing?.setupFunc, disposeFunc: existing?.disposeFunc });
-    ours.add(fn);
-    names.push(k.name);
-  }
+  const names = installKernels('webgpu', KERNELS);
   patchAdam();
   return names;
 }
