@@ -7,7 +7,7 @@
  * [z, c] -> FC to 4*4*512 -> four 4x4 stride-2 transposed convolutions 256-128-64-3; z = 128,
  * 100 classes, batch norm, batch 32. 15.8 M trainable parameters in both frameworks.
  */
-import { ConfigOverrides, makeConfig, ModelConfig, TrunkLayer } from '../lib/config';
+import { ConfigOverrides, makeConfig, ModelConfig, TrunkLayer } from '../lib/model/config';
 
 const conv = (filters: number, kernel: number, stride: number): TrunkLayer => ({ kind: 'conv', filters, kernel, stride });
 const dcgan = (): TrunkLayer[] => [conv(64, 4, 2), conv(128, 4, 2), conv(256, 4, 2), conv(512, 4, 2)];

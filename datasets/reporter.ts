@@ -3,7 +3,7 @@
  * place (\r); in a notebook or a log file it prints a few sparse lines (start, every quarter, end),
  * because each notebook print is a kernel message and hundreds of them flood the output.
  */
-import { inNotebook } from '../lib/display';
+import { inNotebook } from '../lib/viz/display';
 
 export interface ReporterOptions {
   /** False prints nothing (default true). */

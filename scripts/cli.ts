@@ -1,5 +1,5 @@
 /** What `npm run train` and `npm run reproduce` share: integer options, Ctrl-C handling, exit codes. */
-import { stopOnInterrupt } from '../lib/interrupt';
+import { stopOnInterrupt } from '../lib/train/interrupt';
 
 /** A command-line option that must be a positive integer, or undefined when not given. */
 export function positiveInt(name: string, s: string | undefined): number | undefined {

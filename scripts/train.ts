@@ -9,8 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import { positiveInt as int, runMain, runStoppable } from './cli';
-import type { ModelKind } from '../lib/model';
-import { RunPreset, trainOne } from '../lib/reproduce';
+import type { ModelKind } from '../lib/model/factory';
+import { RunPreset, trainOne } from '../lib/eval/reproduce';
 
 const USAGE = `usage: npm run train -- --dataset flowers|birds|faces --model cvaegan|cvae|cgan|fmcgan [--preset cpu|paper|tiny]
        [--steps N] [--classes K] [--out DIR] [--resume] [--checkpoint-every N] [--grid-every N] [--root DIR] [--seed S] [--smoke]`;

@@ -14,15 +14,15 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { makeConfig, type ModelConfig } from '../lib/config';
-import { CVAEGAN } from '../lib/cvaegan';
-import { createModel } from '../lib/model';
+import { initBackend } from '../lib/backend/index';
+import { makeConfig, type ModelConfig } from '../lib/model/config';
+import { CVAEGAN } from '../lib/model/cvaegan';
+import { createModel } from '../lib/model/factory';
 import {
   augmentationExperiment, bicubicResize, generateByClass, boxMask, centreMask, classInterpolationGrid, disposeResult, downsample, imageInterpolationGrid, inpaint, inpaintingGrid,
   interpolateClasses, interpolateImages, keysCubic, labelPath, maskedMse, maskImages, psnr, superResolutionGrid, superResolve, swapClasses,
   swapGrid, upsampleNearest,
-} from '../lib/applications';
+} from '../lib/apps/applications';
 import { Batcher, loadDataset, sharedDataset, toTensor, type ImageDataset } from '../datasets/index';
 
 const K = 3;

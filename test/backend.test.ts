@@ -16,7 +16,7 @@ function inFreshProcess(code: string, env: Record<string, string> = {}): { statu
 }
 
 const REPORT = `
-  const { initBackend, describeBackend } = require('./lib/backend');
+  const { initBackend, describeBackend } = require('./lib/backend/index');
   const tf = require('@tensorflow/tfjs');
   initBackend().then((r) => {
     const y = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[1, 2], [3, 4]])).arraySync();

@@ -14,14 +14,14 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { CGAN, CVAE, FMCGAN, GAN_METRICS } from '../lib/baselines';
-import { makeConfig, ModelConfig } from '../lib/config';
-import { CVAEGAN } from '../lib/cvaegan';
-import { asOneHot, meanFeatureMatchingLoss, NonFiniteLossError } from '../lib/losses';
-import { createModel, GenerativeModel, loadModel, ModelKind } from '../lib/model';
-import { keepingState, NetworkModel } from '../lib/modelbase';
-import { train } from '../lib/train';
+import { initBackend } from '../lib/backend/index';
+import { CGAN, CVAE, FMCGAN, GAN_METRICS } from '../lib/model/baselines';
+import { makeConfig, ModelConfig } from '../lib/model/config';
+import { CVAEGAN } from '../lib/model/cvaegan';
+import { asOneHot, meanFeatureMatchingLoss, NonFiniteLossError } from '../lib/model/losses';
+import { createModel, GenerativeModel, loadModel, ModelKind } from '../lib/model/factory';
+import { keepingState, NetworkModel } from '../lib/model/modelbase';
+import { train } from '../lib/train/loop';
 import { Batcher, loadDataset, sharedDataset, type ImageDataset } from '../datasets';
 
 before(async () => {

@@ -10,12 +10,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { fileLoadHandler, hasCheckpoint, readCheckpointMeta, recoverCheckpoint, writeCheckpoint } from '../lib/checkpoint';
-import { makeConfig } from '../lib/config';
-import { CVAEGAN } from '../lib/cvaegan';
-import { createModel, loadModel } from '../lib/model';
-import { NET_NAMES, trainableVars } from '../lib/networks';
+import { initBackend } from '../lib/backend/index';
+import { fileLoadHandler, hasCheckpoint, readCheckpointMeta, recoverCheckpoint, writeCheckpoint } from '../lib/model/checkpoint';
+import { makeConfig } from '../lib/model/config';
+import { CVAEGAN } from '../lib/model/cvaegan';
+import { createModel, loadModel } from '../lib/model/factory';
+import { NET_NAMES, trainableVars } from '../lib/model/networks';
 
 const ROOT = path.join(__dirname, '..');
 before(async () => {
@@ -82,7 +82,7 @@ test('SIGKILL at random moments during saves always leaves a complete checkpoint
   const dir = path.join(root, 'ck');
   // A child that saves 4 MB checkpoints in a loop; each file's bytes encode the version in its meta.
   const code = `
-    const { writeCheckpoint } = require('./lib/checkpoint');
+    const { writeCheckpoint } = require('./lib/model/checkpoint');
     for (let v = 1; ; v++) {
       writeCheckpoint(${JSON.stringify(dir)}, { kind: 'test', step: v }, new Map([
         ['x/big.bin', new Uint8Array(4 << 20).fill(v % 256)], ['y/small.bin', new Uint8Array(100).fill(v % 256)],

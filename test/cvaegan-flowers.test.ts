@@ -7,12 +7,12 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { makeConfig } from '../lib/config';
-import { CVAEGAN, encoderGeneratorLosses, StepNoise } from '../lib/cvaegan';
-import { asOneHot } from '../lib/losses';
-import { NetName, trainableVars } from '../lib/networks';
-import { train } from '../lib/train';
+import { initBackend } from '../lib/backend/index';
+import { makeConfig } from '../lib/model/config';
+import { CVAEGAN, encoderGeneratorLosses, StepNoise } from '../lib/model/cvaegan';
+import { asOneHot } from '../lib/model/losses';
+import { NetName, trainableVars } from '../lib/model/networks';
+import { train } from '../lib/train/loop';
 import { Batcher, ImageDataset, loadDataset, sharedDataset, toTensor } from '../datasets';
 
 const staged = sharedDataset('flowers102');

@@ -10,11 +10,11 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { ConfigOverrides, makeConfig } from '../lib/config';
-import { classifierDiscriminatorLosses, CVAEGAN, encoderGeneratorLosses, generatorForward, StepNoise } from '../lib/cvaegan';
-import { asOneHot, classifierLoss, NonFiniteLossError } from '../lib/losses';
-import { NetName, trainableVars } from '../lib/networks';
+import { initBackend } from '../lib/backend/index';
+import { ConfigOverrides, makeConfig } from '../lib/model/config';
+import { classifierDiscriminatorLosses, CVAEGAN, encoderGeneratorLosses, generatorForward, StepNoise } from '../lib/model/cvaegan';
+import { asOneHot, classifierLoss, NonFiniteLossError } from '../lib/model/losses';
+import { NetName, trainableVars } from '../lib/model/networks';
 
 before(async () => {
   await initBackend();

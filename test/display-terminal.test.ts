@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { formatDuration, formatLoss, ProgressBar } from '../lib/progress';
-import { activeInterruptFlags, stopOnInterrupt } from '../lib/interrupt';
-import { LiveLossPlot } from '../lib/lossplot';
+import { formatDuration, formatLoss, ProgressBar } from '../lib/train/progress';
+import { activeInterruptFlags, stopOnInterrupt } from '../lib/train/interrupt';
+import { LiveLossPlot } from '../lib/viz/lossplot';
 
 function fakeClock() {
   let t = 1_000_000;

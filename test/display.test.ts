@@ -5,14 +5,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { displayCounters, DisplayHandle, LiveDisplay, sendBundle, type MimeBundle } from '../lib/display';
-import { downsampleBuckets, emaSmooth, LiveLossPlot, lossChartRows, lossChartSpec } from '../lib/lossplot';
-import { TrainingMonitor } from '../lib/monitor';
-import { imageGrid } from '../lib/grid';
-import { VEGA_LITE_MIME } from '../lib/charts';
+import { displayCounters, DisplayHandle, LiveDisplay, sendBundle, type MimeBundle } from '../lib/viz/display';
+import { downsampleBuckets, emaSmooth, LiveLossPlot, lossChartRows, lossChartSpec } from '../lib/viz/lossplot';
+import { TrainingMonitor } from '../lib/train/monitor';
+import { imageGrid } from '../lib/viz/grid';
+import { VEGA_LITE_MIME } from '../lib/viz/charts';
 import * as tf from '@tensorflow/tfjs';
-import { train, type BatchSource } from '../lib/train';
-import type { GenerativeModel, StepResult } from '../lib/model';
+import { train, type BatchSource } from '../lib/train/loop';
+import type { GenerativeModel, StepResult } from '../lib/model/factory';
 
 interface Sent {
   data: MimeBundle;

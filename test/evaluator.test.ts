@@ -5,12 +5,12 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { makeConfig } from '../lib/config';
+import { initBackend } from '../lib/backend/index';
+import { makeConfig } from '../lib/model/config';
 import {
   Classifier, classifierConfig, evaluate, heldOutSplit, referenceStats, StoppedError, toBytes, trainClassifier,
-} from '../lib/evaluator';
-import type { GenerativeModel } from '../lib/model';
+} from '../lib/eval/evaluator';
+import type { GenerativeModel } from '../lib/model/factory';
 import { syntheticTensor } from './helpers/synthetic-faces';
 
 const dirs: string[] = [];

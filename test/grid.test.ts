@@ -6,7 +6,7 @@ import { loadImage, createCanvas } from 'canvas';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { fitColumnLabels, imageGrid, interpolateLatents, interpolationGrid, realImageGrid, reconstructionGrid, sampleGrid, toImageBatch, type ImageBatch, type ImageGrid } from '../lib/grid';
+import { fitColumnLabels, imageGrid, interpolateLatents, interpolationGrid, realImageGrid, reconstructionGrid, sampleGrid, toImageBatch, type ImageBatch, type ImageGrid } from '../lib/viz/grid';
 
 tf.setBackend('cpu');
 tf.enableProdMode();

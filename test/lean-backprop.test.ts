@@ -5,9 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { installLeanBackprop, uninstallLeanBackprop } from '../lib/lean-backprop';
-import { makeConfig } from '../lib/config';
-import { createModel } from '../lib/model';
+import { installLeanBackprop, uninstallLeanBackprop } from '../lib/backend/lean-backprop';
+import { makeConfig } from '../lib/model/config';
+import { createModel } from '../lib/model/factory';
 
 before(async () => {
   await tf.setBackend('cpu');

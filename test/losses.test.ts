@@ -5,8 +5,8 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import * as L from '../lib/losses';
+import { initBackend } from '../lib/backend/index';
+import * as L from '../lib/model/losses';
 
 before(async () => {
   await initBackend();

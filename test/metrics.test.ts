@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
   asMatrix, classDiversity, frechetDistance, frechetFromMoments, gaussianMoments, inceptionScore, meanPairwiseRms, sqrtPsd, symmetricEigen, top1Accuracy,
-} from '../lib/metrics';
-import { Rng } from '../lib/rng';
+} from '../lib/eval/metrics';
+import { Rng } from '../lib/model/rng';
 
 const close = (a: number, b: number, tol: number, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (tol ${tol})`);
 

@@ -1,8 +1,8 @@
 /** makeConfig's presets, overrides and validation messages; the seeded Rng. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkImageShape, makeConfig, PRESETS, validateConfig } from '../lib/config';
-import { Rng } from '../lib/rng';
+import { checkImageShape, makeConfig, PRESETS, validateConfig } from '../lib/model/config';
+import { Rng } from '../lib/model/rng';
 
 test('every preset validates once given numClasses, and the paper preset has the paper numbers', () => {
   for (const p of Object.keys(PRESETS) as (keyof typeof PRESETS)[]) {

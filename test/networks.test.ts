@@ -2,10 +2,10 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { makeConfig, ModelConfig, PresetName } from '../lib/config';
-import { buildNetworks, summarize } from '../lib/networks';
-import { Rng } from '../lib/rng';
+import { initBackend } from '../lib/backend/index';
+import { makeConfig, ModelConfig, PresetName } from '../lib/model/config';
+import { buildNetworks, summarize } from '../lib/model/networks';
+import { Rng } from '../lib/model/rng';
 
 before(async () => {
   await initBackend();

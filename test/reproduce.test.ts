@@ -10,9 +10,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { readLossLog } from '../lib/losslog';
+import { readLossLog } from '../lib/train/losslog';
 import { loadDataset, sharedDataset } from '../datasets/index';
-import { loadSplit, orderings, planBudget, reproduce, ReproduceOptions, TABLE_MODELS, TableRow } from '../lib/reproduce';
+import { loadSplit, orderings, planBudget, reproduce, ReproduceOptions, TABLE_MODELS, TableRow } from '../lib/eval/reproduce';
 import { writeSyntheticFaces } from './helpers/synthetic-faces';
 
 const ROOT = resolve(__dirname, '..');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { dataFrameHtml, formatCell, saveCsv, tableCsv, tableText, toDataFrame } from '../lib/tables';
+import { dataFrameHtml, formatCell, saveCsv, tableCsv, tableText, toDataFrame } from '../lib/viz/tables';
 
 const rows = [
   { model: 'CVAE-GAN', fid: 12.3456789, accuracy: 0.91234, steps: 30000 },

@@ -9,14 +9,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { readCheckpointMeta } from '../lib/checkpoint';
-import { makeConfig } from '../lib/config';
-import { CVAEGAN } from '../lib/cvaegan';
-import { NonFiniteLossError } from '../lib/losses';
-import { loadModel } from '../lib/model';
-import { NET_NAMES } from '../lib/networks';
-import { BatchSource, train, TrainRecord } from '../lib/train';
+import { initBackend } from '../lib/backend/index';
+import { readCheckpointMeta } from '../lib/model/checkpoint';
+import { makeConfig } from '../lib/model/config';
+import { CVAEGAN } from '../lib/model/cvaegan';
+import { NonFiniteLossError } from '../lib/model/losses';
+import { loadModel } from '../lib/model/factory';
+import { NET_NAMES } from '../lib/model/networks';
+import { BatchSource, train, TrainRecord } from '../lib/train/loop';
 import { Batcher, ImageDataset } from '../datasets';
 
 before(async () => {

@@ -19,7 +19,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernels } from '../lib/wasm-kernels';
+import { registerWasmKernels } from '../lib/backend/wasm-kernels';
 import { threadProbe } from './helpers/wasm-thread-probe';
 
 const RTOL = 1e-3;

@@ -16,9 +16,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { makeConfig } from '../lib/config';
-import { createModel, ModelKind } from '../lib/model';
-import { summarizeAdapter } from '../lib/webgpu-node';
+import { makeConfig } from '../lib/model/config';
+import { createModel, ModelKind } from '../lib/model/factory';
+import { summarizeAdapter } from '../lib/backend/webgpu-node';
 
 const ROOT = join(__dirname, '..');
 
@@ -126,7 +126,7 @@ test("Adam on webgpu runs one fused kernel per variable and gives tfjs's numbers
 
 test('webgpu is never chosen automatically, and says why', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
-    const { initBackend } = require('./lib/backend');
+    const { initBackend } = require('./lib/backend/index');
     initBackend().then((r) => { console.log(JSON.stringify(r)); process.exit(0); });
   `], { cwd: ROOT, env: { ...process.env, CVAEGAN_BACKEND: '' }, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);

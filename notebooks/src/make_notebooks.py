@@ -71,8 +71,8 @@ Nothing here needs a dataset, and the whole notebook runs in a couple of minutes
 """),
     code(r"""
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, describeBackend } from './lib/backend';
-import { methodSettings } from './lib/notebook-settings';
+import { initBackend, describeBackend } from './lib/backend/index';
+import { methodSettings } from './lib/notebook/settings';
 
 console.log(describeBackend(await initBackend()));
 const M = methodSettings();   // CVAEGAN_SMOKE=1 shrinks the toy for CI
@@ -91,9 +91,9 @@ console.log(`networks from the '${M.preset}' preset; toy: ${M.toySteps} steps pe
 The label $c$ enters E at its last fully connected layer and G at its input; D and C see only images (the paper's architecture). `lib/networks.ts` builds all four from one `ModelConfig`; the `cpu` preset is the paper's structure, narrowed, at 32×32 pixels. Here the model has 4 classes.
 """),
     code(r"""
-import { makeConfig } from './lib/config';
-import { CVAEGAN } from './lib/cvaegan';
-import { showTable } from './lib/tables';
+import { makeConfig } from './lib/model/config';
+import { CVAEGAN } from './lib/model/cvaegan';
+import { showTable } from './lib/viz/tables';
 
 const config = makeConfig(M.preset, { numClasses: 4 });
 const model = new CVAEGAN(config);
@@ -106,7 +106,7 @@ await showTable(['E', 'G', 'D', 'C', 'total'].map((net) => ({ network: net, para
 A batch to push through them. The networks are untrained, so any images in $[-1, 1]$ show the shapes and the code path; random pixels stand in for a real batch $x_r$ with labels $c_r$.
 """),
     code(r"""
-import * as L from './lib/losses';
+import * as L from './lib/model/losses';
 
 const m = 8;
 const R = config.resolution;
@@ -124,7 +124,7 @@ $$(\mu, \log\sigma^2) = E(x, c), \qquad z = \mu + \sigma \odot \varepsilon, \qua
 Writing $z$ as a deterministic function of $(\mu, \sigma)$ plus outside noise lets the gradient of any loss on $G(z, c)$ flow back into E.
 """),
     code(r"""
-import { reparameterize } from './lib/cvaegan';
+import { reparameterize } from './lib/model/cvaegan';
 
 const [mu, logvar] = E.apply([xr, onehot], { training: false }) as tf.Tensor2D[];
 const eps = tf.randomNormal(mu.shape, 0, 1, 'float32', 2) as tf.Tensor2D;
@@ -284,7 +284,7 @@ With $D = \sigma(l)$: $\frac{\partial}{\partial l}\log(1 - \sigma(l)) = -\sigma(
 One step of a toy GAN returns D's loss, G's loss, the norm of G's gradient and D's mean outputs:
 """),
     code(r"""
-import { ToyGan } from './lib/toy';
+import { ToyGan } from './lib/apps/toy';
 
 const probe = new ToyGan('gan-minimax', { dSteps: M.toyDSteps });
 console.log(JSON.stringify(probe.step(), null, 1));
@@ -296,7 +296,7 @@ Now the three objectives, one after another, each from the same start. The chart
 **What to look for.** Early on all three are similar (D is still weak). As D becomes confident, a curve that drops and stays low is an objective whose gradient vanishes; curves that stay high still tell G which way to move. The paper's claim predicts that the minimax curve ends lowest. Interrupt the cell (■) to stop early; what finished stays usable.
 """),
     code(r"""
-import { compareToyObjectives, toyScatter, toySummary } from './lib/notebook-toy';
+import { compareToyObjectives, toyScatter, toySummary } from './lib/notebook/toy';
 
 const toy = await compareToyObjectives({ steps: M.toySteps, points: M.toyPoints, config: { dSteps: M.toyDSteps } });
 """),
@@ -309,8 +309,8 @@ await showTable(toySummary(toy), { caption: `the three generators after ${M.toyS
 Mean feature matching has no reason to cover every mode: the mean of a ring of 8 points is its centre, and many distributions share a feature mean with the data. So a large gradient (stable training) and poor coverage (collapse onto a few modes, or onto none) can happen together — that is the second half of the story.
 """),
     code(r"""
-import { vegaLiteBundle } from './lib/charts';
-import { display } from './lib/display';
+import { vegaLiteBundle } from './lib/viz/charts';
+import { display } from './lib/viz/display';
 
 await display(await vegaLiteBundle(toyScatter(toy, 500), { svg: false }));   // 500 points per panel; no SVG copy, to keep the notebook small
 """),
@@ -348,8 +348,8 @@ Everything the run depends on is set here. `runSettings` returns the sizes for t
 """),
         code(f"""
 import * as tf from '@tensorflow/tfjs';
-import {{ initBackend, describeBackend }} from './lib/backend';
-import {{ runSettings, describeSettings }} from './lib/notebook-settings';
+import {{ initBackend, describeBackend }} from './lib/backend/index';
+import {{ runSettings, describeSettings }} from './lib/notebook/settings';
 
 const PRESET = 'cpu';      // 'paper': the paper's 128x128 networks, every class, 50,000 steps of batch 64 (needs a GPU: tfjs-node-gpu)
 const DOWNLOAD = false;    // true: {d['download_comment']}
@@ -365,8 +365,8 @@ console.log(describeSettings(S));
 Images are split 80/20 within each class (files ordered by a hash of their name, the first 20% are test), as in the Table 1 reproduction: the test images stay unseen and serve below as inputs for reconstruction, {d['swap']} and interpolation. `loadSplit` caches the decoded, resized images under `.cache/`, so the second run loads in a second.
 """),
         code(f"""
-import {{ findDataset, firstClasses, loggedHooks, pickExamples, shortNames }} from './lib/notebook-kit';
-import {{ loadSplit }} from './lib/reproduce';
+import {{ findDataset, firstClasses, loggedHooks, pickExamples, shortNames }} from './lib/notebook/kit';
+import {{ loadSplit }} from './lib/eval/reproduce';
 
 const where = await findDataset(S.dataset, {{ download: DOWNLOAD }});
 const data = await loadSplit({{ dataset: S.dataset, resolution: S.resolution, classes: S.classes, maxPerClass: S.maxPerClass, root: where.root, progress: !S.smoke }});
@@ -378,8 +378,8 @@ console.log(`${{data.train.numClasses}} of ${{data.totalClasses}} {d['classes_wo
 Real training images, one row per {d['class_word']}. {d['look_real']}
 """),
         code("""
-import { realImageGrid } from './lib/grid';
-import { datasetImages } from './lib/evaluator';
+import { realImageGrid } from './lib/viz/grid';
+import { datasetImages } from './lib/eval/evaluator';
 
 await realImageGrid(datasetImages(data.train), data.train.labels, { classIds: firstClasses(data.train, S.gridClasses), classNames: names, perClass: S.samplesPerClass, title: 'real training images' }).show('real images');
 """),
@@ -389,10 +389,10 @@ await realImageGrid(datasetImages(data.train), data.train.labels, { classIds: fi
 One `ModelConfig` describes all four networks (`lib/config.ts`). If this run's directory already holds a checkpoint, the model continues from it: weights, optimiser state, step count and the random streams, so a resumed run sees the same batches as an uninterrupted one.
 """),
         code("""
-import { makeConfig } from './lib/config';
-import { CVAEGAN } from './lib/cvaegan';
-import { hasCheckpoint } from './lib/checkpoint';
-import { showTable } from './lib/tables';
+import { makeConfig } from './lib/model/config';
+import { CVAEGAN } from './lib/model/cvaegan';
+import { hasCheckpoint } from './lib/model/checkpoint';
+import { showTable } from './lib/viz/tables';
 
 const model = new CVAEGAN(makeConfig(S.preset, { numClasses: data.train.numClasses }));
 if (hasCheckpoint(S.checkpointDir)) await model.restore(S.checkpointDir);
@@ -417,9 +417,9 @@ One cell shows everything: a **progress bar**, a **live chart** of every loss te
 """),
         code("""
 import { Batcher } from './datasets/index';
-import { TrainingMonitor, latestMonitor } from './lib/monitor';
-import { train } from './lib/train';
-import { modelGrid } from './lib/reproduce';
+import { TrainingMonitor, latestMonitor } from './lib/train/monitor';
+import { train } from './lib/train/loop';
+import { modelGrid } from './lib/eval/reproduce';
 
 const batcher = new Batcher(data.train, model.config.batchSize, model.config.seed);
 const gridRows = firstClasses(data.train, 5);
@@ -437,8 +437,8 @@ console.log(`${run.status === 'done' ? 'done' : 'stopped'} at step ${model.step}
 After an interrupt, the first line below waits until the training loop has really stopped (it finishes its step and writes the checkpoint in the background). The table sums up the losses from the run's log.
 """),
         code("""
-import { readCheckpointMeta } from './lib/checkpoint';
-import { readLossLog, summarizeLosses } from './lib/losslog';
+import { readCheckpointMeta } from './lib/model/checkpoint';
+import { readLossLog, summarizeLosses } from './lib/train/losslog';
 
 await latestMonitor()?.done;
 console.log(`model at step ${model.step}; checkpoint ${S.checkpointDir} at step ${readCheckpointMeta(S.checkpointDir).step}`);
@@ -452,7 +452,7 @@ await showTable(summarizeLosses(readLossLog(`${S.runDir}/losses.jsonl`)), { capt
 Rows are {d['classes_word']}, columns are latent codes: one set of z is drawn and reused in every row, so moving down a column changes only the label input and moving along a row only z. **What to look for:** each row should look like its {d['class_word']} (compare with the real grid above); within a column, {d['look_column']}. Identical images along a row would mean G ignores z (mode collapse); rows that look alike would mean it ignores the label.
 """),
         code("""
-import { sampleGrid, reconstructionGrid } from './lib/grid';
+import { sampleGrid, reconstructionGrid } from './lib/viz/grid';
 
 await sampleGrid((labels, z) => model.sample(labels, { z }), { classIds: firstClasses(data.train, S.gridClasses), classNames: names, samplesPerClass: S.samplesPerClass, zDim: model.config.zDim, seed: 7, title: 'class x z: rows = class, columns = one z each' }).show('class x z grid');
 """),
@@ -473,7 +473,7 @@ recon.dispose();
 $z = \\mu(x, c_{{\\text{{source}}}})$ holds what the label does not; $G(z, c_{{\\text{{target}}}})$ redraws it as another {d['class_word']}. **What to look for:** along a row the {d['class_word']} changes while {d['look_swap']} stay.
 """),
         code(f"""
-import {{ swapGrid, imageInterpolationGrid, classInterpolationGrid }} from './lib/applications';
+import {{ swapGrid, imageInterpolationGrid, classInterpolationGrid }} from './lib/apps/applications';
 
 const source = pickExamples(data.test, firstClasses(data.test, 4), 1, 1);
 await swapGrid(model, source.x, source.labels, firstClasses(data.train, 6), {{ classNames: shortNames(names), title: '{d['swap_grid_title']}: z = E(x, c), then G(z, c\\')' }}).show('{d['swap']}');
@@ -563,10 +563,10 @@ It trains an evaluation classifier and the four models with the same data, batch
     code(r"""
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { table1Settings } from './lib/notebook-settings';
-import { PAPER_TABLE1, readTable1, comparisonRows, orderingRows } from './lib/notebook-table1';
-import { showTable } from './lib/tables';
-import { display, pngBundle } from './lib/display';
+import { table1Settings } from './lib/notebook/settings';
+import { PAPER_TABLE1, readTable1, comparisonRows, orderingRows } from './lib/notebook/table1';
+import { showTable } from './lib/viz/tables';
+import { display, pngBundle } from './lib/viz/display';
 
 const T = table1Settings();
 await showTable(PAPER_TABLE1.rows.map((r) => ({ Method: r.method, 'Discriminability (top-1, %)': r.top1, Realism: r.realism })), { caption: `the paper's Table 1: ${PAPER_TABLE1.dataset}` });
@@ -587,7 +587,7 @@ const found = results.filter((x) => x.r !== undefined);
 When no committed results exist yet and the notebook runs in smoke mode (`CVAEGAN_SMOKE=1`, the CI check), a tiny reproduction runs here instead — tiny networks, 3 classes, a few steps — so that the cells below have a table to show. Its numbers mean nothing; it only proves the pipeline. In a normal run without results, nothing is trained here: the commands above produce them.
 """),
     code(r"""
-import { reproduce } from './lib/reproduce';
+import { reproduce } from './lib/eval/reproduce';
 
 if (found.length === 0 && T.smoke) {
   const smokeRun = await reproduce({ dataset: T.smokeDataset, preset: 'cpu', smoke: true, out: T.smokeOut, results: join(T.smokeOut, 'results'), log: () => {} });
@@ -648,10 +648,10 @@ This notebook uses the flowers model trained in `03-flowers`. If that checkpoint
 """),
     code(r"""
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, describeBackend } from './lib/backend';
-import { applicationSettings, runSettings } from './lib/notebook-settings';
-import { findDataset, firstClasses, pickExamples } from './lib/notebook-kit';
-import { loadSplit } from './lib/reproduce';
+import { initBackend, describeBackend } from './lib/backend/index';
+import { applicationSettings, runSettings } from './lib/notebook/settings';
+import { findDataset, firstClasses, pickExamples } from './lib/notebook/kit';
+import { loadSplit } from './lib/eval/reproduce';
 
 const PRESET = 'cpu';                          // the preset 03-flowers was run with
 const F = runSettings('flowers102', PRESET);   // the same classes and run directory as 03-flowers
@@ -668,12 +668,12 @@ console.log(`${data.train.numClasses} flower species, ${data.train.labels.length
 """),
     code(r"""
 import { join } from 'path';
-import { hasCheckpoint } from './lib/checkpoint';
-import { makeConfig } from './lib/config';
-import { CVAEGAN } from './lib/cvaegan';
-import { loadModel } from './lib/model';
-import { TrainingMonitor } from './lib/monitor';
-import { train } from './lib/train';
+import { hasCheckpoint } from './lib/model/checkpoint';
+import { makeConfig } from './lib/model/config';
+import { CVAEGAN } from './lib/model/cvaegan';
+import { loadModel } from './lib/model/factory';
+import { TrainingMonitor } from './lib/train/monitor';
+import { train } from './lib/train/loop';
 import { Batcher } from './datasets/index';
 
 const trained = hasCheckpoint(F.checkpointDir);
@@ -701,8 +701,8 @@ $$z^* = \arg\min_z\ \operatorname{mean}_{\text{known}}\big(G(z, c) - x\big)^2 + 
 **What to look for:** the hole should continue the colours and shapes around it; a visible seam is expected (a plain paste, no blending). The table compares the error inside the hole for the mean-colour fill, for the encoder's guess alone ($z_0$, no optimisation) and for the optimised $z^*$; lower is better, and the true pixels are only used to score.
 """),
     code(r"""
-import { centreMask, inpaint, inpaintingGrid, maskedMse, superResolve, superResolutionGrid, downsample, disposeResult, augmentationExperiment } from './lib/applications';
-import { showTable } from './lib/tables';
+import { centreMask, inpaint, inpaintingGrid, maskedMse, superResolve, superResolutionGrid, downsample, disposeResult, augmentationExperiment } from './lib/apps/applications';
+import { showTable } from './lib/viz/tables';
 
 const ex = pickExamples(data.test, firstClasses(data.test, A.examples), 1);
 const mask = centreMask(F.resolution, 0.5);

@@ -24,9 +24,9 @@ TRAIN_SECONDS = float(os.environ.get("INTERRUPT_TRAIN_SECONDS", "3"))
 
 SETUP = r"""
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from './lib/backend';
-import { TrainingMonitor, latestMonitor } from './lib/monitor';
-import { activeInterruptFlags } from './lib/interrupt';
+import { initBackend } from './lib/backend/index';
+import { TrainingMonitor, latestMonitor } from './lib/train/monitor';
+import { activeInterruptFlags } from './lib/train/interrupt';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';

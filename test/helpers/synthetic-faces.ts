@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { createCanvas } from 'canvas';
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../../lib/rng';
+import { Rng } from '../../lib/model/rng';
 
 const COLOURS = [[220, 40, 40], [40, 200, 60], [50, 70, 230], [230, 210, 40], [200, 60, 200]];
 

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '../../lib/backend';
+import { initBackend } from '../../lib/backend/index';
 import { threadProbe } from './wasm-thread-probe';
 
 async function main(): Promise<void> {

@@ -6,8 +6,8 @@
  * (path: how our kernel computed it), or `{ skip: reason }` when WebGPU does not load here.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../lib/backend';
-import { filterGradStats, isProjectWebGpuKernel, setPatchesBudgetBytes } from '../../lib/webgpu-kernels';
+import { initBackend } from '../../lib/backend/index';
+import { filterGradStats, isProjectWebGpuKernel, setPatchesBudgetBytes } from '../../lib/backend/webgpu-kernels';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {

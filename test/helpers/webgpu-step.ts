@@ -6,9 +6,9 @@
  * when WebGPU does not load here.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend } from '../../lib/backend';
-import { makeConfig } from '../../lib/config';
-import { createModel, ModelKind, StepResult } from '../../lib/model';
+import { describeBackend, initBackend } from '../../lib/backend/index';
+import { makeConfig } from '../../lib/model/config';
+import { createModel, ModelKind, StepResult } from '../../lib/model/factory';
 
 const KINDS: ModelKind[] = ['cvaegan', 'cgan'];
 const STEPS = 2;

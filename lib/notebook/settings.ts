@@ -8,9 +8,9 @@
  * under runs/notebooks/<dataset>-<preset>/. Nothing here builds a model or touches data.
  */
 import { join } from 'path';
-import { makeConfig, type PresetName } from './config';
-import type { ClassifierTrainOptions } from './evaluator';
-import type { DatasetName } from '../datasets/types';
+import { makeConfig, type PresetName } from '../model/config';
+import type { ClassifierTrainOptions } from '../eval/evaluator';
+import type { DatasetName } from '../../datasets/types';
 
 /** True when CVAEGAN_SMOKE is set to 1 / true / yes: the notebooks' CI mode. */
 export function smokeMode(): boolean {

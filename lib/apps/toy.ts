@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TopLevelSpec } from 'vega-lite';
-import { Rng } from './rng';
+import { Rng } from '../model/rng';
 
 export type ToyObjective = 'gan-minimax' | 'gan' | 'mean-feature';
 export const TOY_OBJECTIVES: readonly ToyObjective[] = ['gan-minimax', 'gan', 'mean-feature'];

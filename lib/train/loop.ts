@@ -13,9 +13,9 @@
  *   `shouldStop` is polled before each one. This file prints nothing unless given `log`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hasCheckpoint } from './checkpoint';
-import { NonFiniteLossError } from './losses';
-import type { GenerativeModel, StepResult } from './model';
+import { hasCheckpoint } from '../model/checkpoint';
+import { NonFiniteLossError } from '../model/losses';
+import type { GenerativeModel, StepResult } from '../model/factory';
 
 /** What train() needs from a batch source (datasets' Batcher fits). The loop disposes x and labels. */
 export interface BatchSource {

@@ -5,8 +5,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import type { TableRow } from './reproduce';
-import type { Row } from './tables';
+import type { TableRow } from '../eval/reproduce';
+import type { Row } from '../viz/tables';
 
 /** The paper's Table 1 (FaceScrub, 530 identities, 128x128; the paper gives no Flowers/CUB rows here). */
 export const PAPER_TABLE1: { dataset: string; rows: { method: string; top1: number; realism: number }[] } = {

@@ -7,11 +7,11 @@
  * (identical data, noise and initial weights), so only G's objective differs. The chart's x axis is
  * each run's own step, so the three curves lie over each other as they would side by side.
  */
-import { TrainingMonitor } from './monitor';
-import { Rng } from './rng';
+import { TrainingMonitor } from '../train/monitor';
+import { Rng } from '../model/rng';
 import type { TopLevelSpec } from 'vega-lite';
-import { modeCoverage, ringSample, TOY_DEFAULTS, TOY_OBJECTIVES, ToyGan, toyScatterSpec, type ToyConfig, type ToyObjective, type ToyStep } from './toy';
-import type { Row } from './tables';
+import { modeCoverage, ringSample, TOY_DEFAULTS, TOY_OBJECTIVES, ToyGan, toyScatterSpec, type ToyConfig, type ToyObjective, type ToyStep } from '../apps/toy';
+import type { Row } from '../viz/tables';
 
 export interface ToyRun {
   objective: ToyObjective;

@@ -16,7 +16,7 @@
  * In a terminal the first Ctrl-C stops training (the caller can then write a checkpoint); a second
  * one, once every flag is already set, exits with status 130 as Node would have.
  */
-import { inNotebook } from './display';
+import { inNotebook } from '../viz/display';
 
 export interface InterruptFlag {
   /** True once an interrupt arrived (or `stop()` was called). */

@@ -5,7 +5,7 @@
  * terminal it redraws one line on stderr; in a log file (stderr not a TTY) it prints a line every
  * `logEverySec` seconds. `tick()` is cheap enough to call every step: drawing is rate-limited.
  */
-import { escapeHtml, htmlBundle, inNotebook, LiveDisplay, type MimeBundle } from './display';
+import { escapeHtml, htmlBundle, inNotebook, LiveDisplay, type MimeBundle } from '../viz/display';
 
 export type ProgressMode = 'notebook' | 'tty' | 'log' | 'silent';
 

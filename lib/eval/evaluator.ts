@@ -22,11 +22,11 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   addModelFiles, addTensorFile, CheckpointFiles, hasCheckpoint, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
-} from './checkpoint';
-import type { ImageBatch } from './grid';
+} from '../model/checkpoint';
+import type { ImageBatch } from '../viz/grid';
 import { classDiversity, frechetFromMoments, gaussianMoments, inceptionScore, meanPairwiseRms, top1Accuracy } from './metrics';
-import type { GenerativeModel } from './model';
-import { Rng, RngState } from './rng';
+import type { GenerativeModel } from '../model/factory';
+import { Rng, RngState } from '../model/rng';
 
 export const CLASSIFIER_KIND = 'evaluator';
 

@@ -6,12 +6,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'path';
-import { downloadCub200, downloadFaceScrub, downloadFlowers102, downloadRoot, resolveRoot, toTensor } from '../datasets/index';
-import type { DatasetName, ImageDataset } from '../datasets/index';
-import { hasCheckpoint, readCheckpointMeta } from './checkpoint';
-import { LossLog, readLossLog } from './losslog';
-import type { TrainingMonitor } from './monitor';
-import type { TrainRecord } from './train';
+import { downloadCub200, downloadFaceScrub, downloadFlowers102, downloadRoot, resolveRoot, toTensor } from '../../datasets/index';
+import type { DatasetName, ImageDataset } from '../../datasets/index';
+import { hasCheckpoint, readCheckpointMeta } from '../model/checkpoint';
+import { LossLog, readLossLog } from '../train/losslog';
+import type { TrainingMonitor } from '../train/monitor';
+import type { TrainRecord } from '../train/loop';
 
 export interface DataSource {
   root: string;

@@ -16,10 +16,10 @@
  * The training loop must yield to the event loop between steps (`await new Promise(setImmediate)`),
  * or neither live updates nor interrupts get through until it ends.
  */
-import { inNotebook, LiveDisplay, type MimeBundle } from './display';
-import type { ImageGrid } from './grid';
+import { inNotebook, LiveDisplay, type MimeBundle } from '../viz/display';
+import type { ImageGrid } from '../viz/grid';
 import { stopOnInterrupt, type InterruptFlag } from './interrupt';
-import { LiveLossPlot, type LossPlotOptions } from './lossplot';
+import { LiveLossPlot, type LossPlotOptions } from '../viz/lossplot';
 import { ProgressBar, type ProgressOptions } from './progress';
 
 /** What lib/train.ts reports after each step: `step` = steps completed (1 after the first step). */

@@ -13,7 +13,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
-import type { LossHistory } from './lossplot';
+import type { LossHistory } from '../viz/lossplot';
 
 export interface LossLogRecord {
   step: number;

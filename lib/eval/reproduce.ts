@@ -26,22 +26,22 @@
  */
 import { basename, dirname, join, resolve } from 'path';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
-import { Batcher, indexDataset, loadDataset, resolveRoot, splitIdentity } from '../datasets/index';
-import type { DatasetName, ImageDataset } from '../datasets/index';
-import { initBackend } from './backend';
-import { hasCheckpoint, readCheckpointMeta } from './checkpoint';
-import { makeConfig, ModelConfig, PresetName } from './config';
+import { Batcher, indexDataset, loadDataset, resolveRoot, splitIdentity } from '../../datasets/index';
+import type { DatasetName, ImageDataset } from '../../datasets/index';
+import { initBackend } from '../backend/index';
+import { hasCheckpoint, readCheckpointMeta } from '../model/checkpoint';
+import { makeConfig, ModelConfig, PresetName } from '../model/config';
 import {
   Classifier, ClassifierConfig, ClassifierPreset, classifierConfig, datasetImages, evaluate, Evaluation, realFid, referenceStats, StoppedError, trainClassifier,
 } from './evaluator';
-import { realImageGrid, sampleGrid } from './grid';
-import { renderPng } from './charts';
-import { LossLog, LossLogRecord, lossHistory, readLossLog, summarizeLosses } from './losslog';
-import { lossChartSpec } from './lossplot';
-import { createModel, GenerativeModel, loadModel, ModelKind } from './model';
-import { formatDuration, formatLoss, ProgressBar } from './progress';
-import { saveCsv, tableText } from './tables';
-import { train, TrainResult } from './train';
+import { realImageGrid, sampleGrid } from '../viz/grid';
+import { renderPng } from '../viz/charts';
+import { LossLog, LossLogRecord, lossHistory, readLossLog, summarizeLosses } from '../train/losslog';
+import { lossChartSpec } from '../viz/lossplot';
+import { createModel, GenerativeModel, loadModel, ModelKind } from '../model/factory';
+import { formatDuration, formatLoss, ProgressBar } from '../train/progress';
+import { saveCsv, tableText } from '../viz/tables';
+import { train, TrainResult } from '../train/loop';
 
 /** The rows of Table 1, in the paper's order: the one list of models the runner trains. */
 export const TABLE_MODELS: readonly { kind: ModelKind; label: string }[] = [

@@ -20,12 +20,12 @@
  * is our own, stated beside its code and in docs/design.md "## applications".
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from './config';
-import { asOneHot } from './losses';
-import { imageGrid, interpolateLatents, type GridStyle, type ImageBatch, type ImageGrid } from './grid';
-import { classifierConfig, datasetImages, toBytes, trainClassifier, type ClassifierTrainOptions } from './evaluator';
-import type { GenerativeModel } from './model';
-import type { ImageDataset } from '../datasets/types';
+import type { ModelConfig } from '../model/config';
+import { asOneHot } from '../model/losses';
+import { imageGrid, interpolateLatents, type GridStyle, type ImageBatch, type ImageGrid } from '../viz/grid';
+import { classifierConfig, datasetImages, toBytes, trainClassifier, type ClassifierTrainOptions } from '../eval/evaluator';
+import type { GenerativeModel } from '../model/factory';
+import type { ImageDataset } from '../../datasets/types';
 import { join } from 'path';
 
 // ------------------------------------------------------------------------------------------------
