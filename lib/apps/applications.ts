@@ -24,7 +24,7 @@ import type { ModelConfig } from '../model/config';
 import { asOneHot } from '../model/losses';
 import { imageGrid, interpolateLatents, type GridStyle, type ImageBatch, type ImageGrid } from '../viz/grid';
 import { classifierConfig, datasetImages, toBytes, trainClassifier, type ClassifierTrainOptions } from '../eval/evaluator';
-import type { GenerativeModel } from '../model/factory';
+import type { GenerativeModel } from '../model/interface';
 import type { ImageDataset } from '../../datasets/types';
 import { join } from 'path';
 

@@ -25,7 +25,7 @@ import {
 } from '../model/checkpoint';
 import type { ImageBatch } from '../viz/grid';
 import { classDiversity, frechetFromMoments, gaussianMoments, inceptionScore, meanPairwiseRms, top1Accuracy } from './metrics';
-import type { GenerativeModel } from '../model/factory';
+import type { GenerativeModel } from '../model/interface';
 import { Rng, RngState } from '../model/rng';
 
 export const CLASSIFIER_KIND = 'evaluator';

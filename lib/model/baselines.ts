@@ -25,7 +25,7 @@ import { asOneHot, klLoss, meanFeatureMatchingLoss, pairwiseLoss } from './losse
 import { buildEncoder, buildGenerator } from './networks';
 import { keepingState, NetworkModel, PhaseResult, PhaseTerms, reparameterize, StepReads } from './modelbase';
 import type { Rng } from './rng';
-import type { StepResult } from './factory';
+import type { StepResult } from './interface';
 
 // ------------------------------------------------------------------------------------------------
 // The label-conditioned discriminator of CGAN and FM-CGAN

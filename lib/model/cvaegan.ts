@@ -29,7 +29,7 @@ import { checkImageShape, ModelConfig } from './config';
 import * as L from './losses';
 import { keepingState, NetworkModel, reparameterize, StepReads } from './modelbase';
 import { buildNetworks, Networks, summarize } from './networks';
-import type { StepResult } from './factory';
+import type { StepResult } from './interface';
 
 export const CVAEGAN_LOSSES = ['L_C', 'L_D', 'L_KL', 'L_G', 'L_GD', 'L_GC', 'L_G_pixel', 'L_G_fD', 'L_G_fC'] as const;
 /** acc_C: C's accuracy on the real batch; D_*: mean D output (probability "real") per input kind. */

@@ -31,7 +31,7 @@ import {
 import { asOneHot, checkFinite } from './losses';
 import { trainableVars } from './networks';
 import { Rng, RngState } from './rng';
-import type { GenerativeModel, ModelKind, StepResult } from './factory';
+import type { GenerativeModel, ModelKind, StepResult } from './interface';
 
 /** Builds a model's networks from the config, drawing every initialiser seed from `rng` in a fixed order. */
 export type NetworksBuilder = (config: ModelConfig, rng: Rng) => Record<string, tf.LayersModel>;

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { hasCheckpoint } from '../model/checkpoint';
 import { NonFiniteLossError } from '../model/losses';
-import type { GenerativeModel, StepResult } from '../model/factory';
+import type { GenerativeModel, StepResult } from '../model/interface';
 
 /** What train() needs from a batch source (datasets' Batcher fits). The loop disposes x and labels. */
 export interface BatchSource {
