@@ -13,11 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
-import { describeBackend, initBackend } from '../lib/backend/index';
+import { describeBackend, gpuWorkDone, initBackend, installLeanBackprop } from '../lib/backend/index';
 import { createModel, ModelKind, trainStepAsync } from '../lib/model/factory';
-import { gpuWorkDone } from '../lib/backend/webgpu-node';
 import { BenchNet, benchConfig, LEVERS } from './configs';
-import { installLeanBackprop } from '../lib/backend/lean-backprop';
 
 export { LEVERS };
 

@@ -8,8 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmKernels } from '../lib/backend/wasm-kernels';
-import { requestedWasmThreads, useThreadedWasm } from '../lib/backend/wasm-threads';
+import { registerWasmKernels, requestedWasmThreads, useThreadedWasm } from '../lib/backend/index';
 
 const SHIPPED = 'ShippedConv2DBackpropInput';
 

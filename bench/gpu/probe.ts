@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/gpu/probe.ts
  */
-import { probeWebGpu } from '../../lib/backend/webgpu-node';
+import { probeWebGpu } from '../../lib/backend/index';
 
 async function main(): Promise<void> {
   const summary = await probeWebGpu();

@@ -14,6 +14,10 @@
  * Every import of tfjs in this project goes through `@tensorflow/tfjs`, and danfojs-node's
  * `@tensorflow/tfjs-node` dependency is overridden to the same package in package.json, so there is
  * exactly one tfjs-core engine; `initBackend()` only chooses which backend that engine runs on.
+ *
+ * This file is lib/backend/'s only door (README.md there): code outside the folder imports the
+ * backend from here, including the few pieces that bench/ and scripts/ switch or time on their own,
+ * re-exported at the end.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
@@ -227,3 +231,10 @@ export function describeBackend(r: BackendReport): string {
   if (r.extraKernels.length) lines.push(`  project kernels registered: ${r.extraKernels.join(', ')}`);
   return lines.join('\n');
 }
+
+// The pieces that bench/ and scripts/ use directly: the lean-backprop lever, the WebGPU probe and
+// queue drain, the wasm kernels and threads.
+export { installLeanBackprop, uninstallLeanBackprop } from './lean-backprop';
+export { gpuWorkDone, probeWebGpu } from './webgpu-node';
+export { registerWasmKernels } from './wasm-kernels';
+export { requestedWasmThreads, useThreadedWasm } from './wasm-threads';
