@@ -18,11 +18,12 @@ import { initBackend } from '../lib/backend/index';
 import { makeConfig, type ModelConfig } from '../lib/model/config';
 import { CVAEGAN } from '../lib/model/cvaegan';
 import { createModel } from '../lib/model/factory';
-import {
-  augmentationExperiment, bicubicResize, generateByClass, boxMask, centreMask, classInterpolationGrid, disposeResult, downsample, imageInterpolationGrid, inpaint, inpaintingGrid,
-  interpolateClasses, interpolateImages, keysCubic, labelPath, maskedMse, maskImages, psnr, superResolutionGrid, superResolve, swapClasses,
-  swapGrid, upsampleNearest,
-} from '../lib/apps/applications';
+import { augmentationExperiment, generateByClass } from '../lib/apps/augmentation';
+import { disposeResult } from '../lib/apps/common';
+import { bicubicResize, downsample, keysCubic, maskedMse, psnr, upsampleNearest } from '../lib/apps/image-ops';
+import { boxMask, centreMask, inpaint, inpaintingGrid, maskImages } from '../lib/apps/inpainting';
+import { superResolutionGrid, superResolve } from '../lib/apps/super-resolution';
+import { classInterpolationGrid, imageInterpolationGrid, interpolateClasses, interpolateImages, labelPath, swapClasses, swapGrid } from '../lib/apps/swap-interpolation';
 import { Batcher, loadDataset, sharedDataset, toTensor, type ImageDataset } from '../datasets/index';
 
 const K = 3;

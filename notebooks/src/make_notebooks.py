@@ -473,7 +473,7 @@ recon.dispose();
 $z = \\mu(x, c_{{\\text{{source}}}})$ holds what the label does not; $G(z, c_{{\\text{{target}}}})$ redraws it as another {d['class_word']}. **What to look for:** along a row the {d['class_word']} changes while {d['look_swap']} stay.
 """),
         code(f"""
-import {{ swapGrid, imageInterpolationGrid, classInterpolationGrid }} from './lib/apps/applications';
+import {{ swapGrid, imageInterpolationGrid, classInterpolationGrid }} from './lib/apps/swap-interpolation';
 
 const source = pickExamples(data.test, firstClasses(data.test, 4), 1, 1);
 await swapGrid(model, source.x, source.labels, firstClasses(data.train, 6), {{ classNames: shortNames(names), title: '{d['swap_grid_title']}: z = E(x, c), then G(z, c\\')' }}).show('{d['swap']}');
@@ -701,7 +701,11 @@ $$z^* = \arg\min_z\ \operatorname{mean}_{\text{known}}\big(G(z, c) - x\big)^2 + 
 **What to look for:** the hole should continue the colours and shapes around it; a visible seam is expected (a plain paste, no blending). The table compares the error inside the hole for the mean-colour fill, for the encoder's guess alone ($z_0$, no optimisation) and for the optimised $z^*$; lower is better, and the true pixels are only used to score.
 """),
     code(r"""
-import { centreMask, inpaint, inpaintingGrid, maskedMse, superResolve, superResolutionGrid, downsample, disposeResult, augmentationExperiment } from './lib/apps/applications';
+import { centreMask, inpaint, inpaintingGrid } from './lib/apps/inpainting';
+import { superResolve, superResolutionGrid } from './lib/apps/super-resolution';
+import { maskedMse, downsample } from './lib/apps/image-ops';
+import { disposeResult } from './lib/apps/common';
+import { augmentationExperiment } from './lib/apps/augmentation';
 import { showTable } from './lib/viz/tables';
 
 const ex = pickExamples(data.test, firstClasses(data.test, A.examples), 1);
