@@ -13,7 +13,9 @@
 import { parseArgs } from 'node:util';
 import { positiveInt as int, runMain, runStoppable } from './cli';
 import type { ModelKind } from '../lib/model/factory';
-import { planBudget, reproduce, RunPreset } from '../lib/eval/reproduce';
+import type { RunPreset } from '../lib/eval/budget';
+import { planBudget } from '../lib/eval/plan';
+import { reproduce } from '../lib/eval/reproduce';
 
 const USAGE = `usage: npm run reproduce -- --dataset flowers|birds|faces [--preset cpu|paper|tiny] [--steps N] [--classes K]
        [--per-class N] [--models cvae,cgan,fmcgan,cvaegan] [--out DIR] [--results DIR] [--root DIR] [--seed S] [--smoke]

@@ -10,7 +10,8 @@
 import { parseArgs } from 'node:util';
 import { positiveInt as int, runMain, runStoppable } from './cli';
 import type { ModelKind } from '../lib/model/factory';
-import { RunPreset, trainOne } from '../lib/eval/reproduce';
+import type { RunPreset } from '../lib/eval/budget';
+import { trainOne } from '../lib/eval/train-one';
 
 const USAGE = `usage: npm run train -- --dataset flowers|birds|faces --model cvaegan|cvae|cgan|fmcgan [--preset cpu|paper|tiny]
        [--steps N] [--classes K] [--out DIR] [--resume] [--checkpoint-every N] [--grid-every N] [--root DIR] [--seed S] [--smoke]`;

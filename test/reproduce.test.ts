@@ -12,7 +12,10 @@ import { join, resolve } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { readLossLog } from '../lib/train/losslog';
 import { loadDataset, sharedDataset } from '../datasets/index';
-import { loadSplit, orderings, planBudget, reproduce, ReproduceOptions, TABLE_MODELS, TableRow } from '../lib/eval/reproduce';
+import { TABLE_MODELS } from '../lib/eval/budget';
+import { planBudget } from '../lib/eval/plan';
+import { orderings, reproduce, ReproduceOptions, TableRow } from '../lib/eval/reproduce';
+import { loadSplit } from '../lib/eval/splits';
 import { writeSyntheticFaces } from './helpers/synthetic-faces';
 
 const ROOT = resolve(__dirname, '..');

@@ -366,7 +366,7 @@ Images are split 80/20 within each class (files ordered by a hash of their name,
 """),
         code(f"""
 import {{ findDataset, firstClasses, loggedHooks, pickExamples, shortNames }} from './lib/notebook/kit';
-import {{ loadSplit }} from './lib/eval/reproduce';
+import {{ loadSplit }} from './lib/eval/splits';
 
 const where = await findDataset(S.dataset, {{ download: DOWNLOAD }});
 const data = await loadSplit({{ dataset: S.dataset, resolution: S.resolution, classes: S.classes, maxPerClass: S.maxPerClass, root: where.root, progress: !S.smoke }});
@@ -419,7 +419,7 @@ One cell shows everything: a **progress bar**, a **live chart** of every loss te
 import { Batcher } from './datasets/index';
 import { TrainingMonitor, latestMonitor } from './lib/train/monitor';
 import { train } from './lib/train/loop';
-import { modelGrid } from './lib/eval/reproduce';
+import { modelGrid } from './lib/train/run';
 
 const batcher = new Batcher(data.train, model.config.batchSize, model.config.seed);
 const gridRows = firstClasses(data.train, 5);
@@ -651,7 +651,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, describeBackend } from './lib/backend/index';
 import { applicationSettings, runSettings } from './lib/notebook/settings';
 import { findDataset, firstClasses, pickExamples } from './lib/notebook/kit';
-import { loadSplit } from './lib/eval/reproduce';
+import { loadSplit } from './lib/eval/splits';
 
 const PRESET = 'cpu';                          // the preset 03-flowers was run with
 const F = runSettings('flowers102', PRESET);   // the same classes and run directory as 03-flowers
