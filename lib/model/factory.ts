@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import type { GenerativeModel, ModelKind, StepResult } from './interface';
-import { CheckpointMeta, readCheckpointMeta } from './checkpoint';
+import { readCheckpointMeta } from './checkpoint';
 import { CVAEGAN } from './cvaegan';
 import { CGAN, CVAE, FMCGAN } from './baselines';
 
