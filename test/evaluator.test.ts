@@ -7,9 +7,9 @@ import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend/index';
 import { makeConfig } from '../lib/model/config';
-import {
-  Classifier, classifierConfig, evaluate, heldOutSplit, referenceStats, StoppedError, toBytes, trainClassifier,
-} from '../lib/eval/evaluator';
+import { Classifier, classifierConfig, toBytes } from '../lib/eval/evaluator';
+import { heldOutSplit, StoppedError, trainClassifier } from '../lib/eval/evaluator-training';
+import { evaluate, referenceStats } from '../lib/eval/measure';
 import type { GenerativeModel } from '../lib/model/factory';
 import { syntheticTensor } from './helpers/synthetic-faces';
 

@@ -7,7 +7,8 @@
 import type { ImageDataset } from '../../datasets/types';
 import type { GenerativeModel } from '../model/interface';
 import type { ImageBatch } from '../viz/grid';
-import { classifierConfig, datasetImages, toBytes, trainClassifier, type ClassifierTrainOptions } from '../eval/evaluator';
+import { classifierConfig, datasetImages, toBytes } from '../eval/evaluator';
+import { trainClassifier, type ClassifierTrainOptions } from '../eval/evaluator-training';
 import { join } from 'path';
 
 export interface AugmentationOptions {

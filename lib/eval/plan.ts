@@ -9,7 +9,8 @@ import { initBackend } from '../backend/index';
 import { makeConfig } from '../model/config';
 import { createModel, ModelKind } from '../model/factory';
 import { BUDGETS, DATASET_ALIASES, TABLE_MODELS } from './budget';
-import { classifierConfig, datasetImages, trainClassifier } from './evaluator';
+import { classifierConfig, datasetImages } from './evaluator';
+import { trainClassifier } from './evaluator-training';
 import type { ReproduceOptions } from './reproduce';
 import { loadSplit, subsetDataset } from './splits';
 

@@ -37,9 +37,9 @@ import { readLossLog } from '../train/losslog';
 import { realImageGrid } from '../viz/grid';
 import { saveCsv, tableText } from '../viz/tables';
 import { BUDGETS, DATASET_ALIASES, DATASET_LABEL, RunPreset, TABLE_MODELS } from './budget';
-import {
-  Classifier, ClassifierConfig, classifierConfig, datasetImages, evaluate, Evaluation, realFid, referenceStats, StoppedError, trainClassifier,
-} from './evaluator';
+import { Classifier, ClassifierConfig, classifierConfig, datasetImages } from './evaluator';
+import { StoppedError, trainClassifier } from './evaluator-training';
+import { evaluate, Evaluation, realFid, referenceStats } from './measure';
 import { loadSplit, TEST_FRACTION } from './splits';
 
 export interface ReproduceOptions extends Output {

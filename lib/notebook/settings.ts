@@ -9,7 +9,7 @@
  */
 import { join } from 'path';
 import { makeConfig, type PresetName } from '../model/config';
-import type { ClassifierTrainOptions } from '../eval/evaluator';
+import type { ClassifierTrainOptions } from '../eval/evaluator-training';
 import type { DatasetName } from '../../datasets/types';
 
 /** True when CVAEGAN_SMOKE is set to 1 / true / yes: the notebooks' CI mode. */
