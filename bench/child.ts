@@ -6,7 +6,7 @@
  *
  *   BENCH_JOB='{"backend":"wasm","net":"tiny","kind":"cvaegan","steps":2,"warmup":1}' npx tsx bench/child.ts
  *
- * Backend selection goes through lib/backend.ts's initBackend() with CVAEGAN_BACKEND set by the
+ * Backend selection goes through lib/backend/index.ts's initBackend() with CVAEGAN_BACKEND set by the
  * parent. For backend 'node' the native binding built by scripts/build-native-tfjs.mjs is required
  * from .native/ first; it registers the "tensorflow" backend on the project's tfjs engine, which
  * initBackend() then activates.

@@ -1,5 +1,5 @@
 /**
- * The nets the benchmark times, as ModelConfigs (lib/config.ts), so the PyTorch reference
+ * The nets the benchmark times, as ModelConfigs (lib/model/config.ts), so the PyTorch reference
  * (bench/reference/cvaegan_ref.py) builds the same layers from the same JSON.
  *
  * reference64: the issue's "DCGAN-style CVAE-GAN at 64x64": E, D and C are four 4x4 stride-2
@@ -42,5 +42,5 @@ export function benchConfig(net: BenchNet, batchSize?: number): ModelConfig {
   return batchSize ? { ...base, batchSize } : base;
 }
 
-/** Levers bench/run.ts can switch on in the child: 'lean-backprop' (lib/lean-backprop.ts). */
+/** Levers bench/run.ts can switch on in the child: 'lean-backprop' (lib/backend/lean-backprop.ts). */
 export const LEVERS = ['lean-backprop'] as const;

@@ -20,8 +20,8 @@
  *
  * Backends: node = tfjs-node on libtensorflow from TensorFlow's wheel (scripts/build-native-tfjs.mjs
  * builds it into .native/); wasm = XNNPACK + SIMD, one thread; wasm-mt = the threaded wasm build
- * (lib/wasm-threads.ts, CVAEGAN_WASM_THREADS); cpu = pure JS, timed on the tiny net only;
- * webgpu = tfjs-backend-webgpu on Dawn (Vulkan; lib/webgpu-node.ts), never in the default list.
+ * (lib/backend/wasm-threads.ts, CVAEGAN_WASM_THREADS); cpu = pure JS, timed on the tiny net only;
+ * webgpu = tfjs-backend-webgpu on Dawn (Vulkan; lib/backend/webgpu-node.ts), never in the default list.
  * --reference-device cuda runs the PyTorch reference on the GPU instead (bench/gpu/ carries all this
  * to a GPU machine without Node: the scripts there bundle run.ts and child.ts, which then find the
  * repository through CVAEGAN_ROOT).

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Unpacks Mesa's lavapipe (Vulkan on the CPU) into .native/lavapipe, so that the WebGPU backend
-# (lib/webgpu-node.ts: Dawn on Vulkan) can be tested on a machine without a GPU. Nothing is installed
+# (lib/backend/webgpu-node.ts: Dawn on Vulkan) can be tested on a machine without a GPU. Nothing is installed
 # system-wide: test/webgpu.test.ts (and `. .native/lavapipe/env.sh` in a shell) point the Vulkan
 # loader at it with VK_DRIVER_FILES and LD_LIBRARY_PATH.
 #

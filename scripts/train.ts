@@ -1,6 +1,6 @@
 /**
  * Trains one model on one dataset from a terminal: progress bar, JSONL loss log, periodic sample
- * grids, checkpoints, resume (the machinery of the reproduction runner, lib/reproduce.ts).
+ * grids, checkpoints, resume (the machinery of the reproduction runner: lib/eval/train-one.ts, lib/train/run.ts).
  *
  *   npm run train -- --dataset flowers --model cvaegan [--preset cpu] [--steps 3000] [--classes K]
  *                    [--out runs/my-run] [--resume] [--checkpoint-every N] [--grid-every N] [--root DIR] [--seed S]

@@ -1,5 +1,5 @@
 /**
- * Prints what Dawn sees on this machine as one JSON line: the adapter tfjs would get (lib/webgpu-node.ts),
+ * Prints what Dawn sees on this machine as one JSON line: the adapter tfjs would get (lib/backend/webgpu-node.ts),
  * its features and the limits that matter to tfjs. Part of the GPU carry (bench/gpu/prepare.sh).
  *
  *   npx tsx bench/gpu/probe.ts

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""The CVAE-GAN training step of lib/cvaegan.ts in PyTorch, timed: the reference for bench/run.ts.
+"""The CVAE-GAN training step of lib/model/cvaegan.ts in PyTorch, timed: the reference for bench/run.ts.
 
     /usr/bin/python3 bench/reference/cvaegan_ref.py --config cfg.json --threads 2 --steps 5 --warmup 2
 
---config is a ModelConfig as lib/config.ts's makeConfig returns it (JSON): the networks are built
-from it with the same layers as lib/networks.ts (conv trunks with batch norm, DCGAN discriminator
+--config is a ModelConfig as lib/model/config.ts's makeConfig returns it (JSON): the networks are built
+from it with the same layers as lib/model/networks.ts (conv trunks with batch norm, DCGAN discriminator
 without batch norm on its first layer, stride-2 transposed convolutions in G, the label joined at
 E's last layer and at G's input), so the tfjs and PyTorch nets are one definition. Supported trunk
 layers: conv (the only kind the reference net uses); maxpool/inception exit with a message.
 
-One step is Algorithm 1 exactly as lib/cvaegan.ts routes it:
+One step is Algorithm 1 exactly as lib/model/cvaegan.ts routes it:
   (1) x_f, x_p from E, G in training mode, without gradient, batch-norm statistics put back;
   (2) C by L_C on real images, D by L_D on [x_r; x_f; x_p] (training mode), one backward, Adam;
   (3) E, G in training mode again; D and C in inference mode as fixed feature extractors (their
@@ -30,7 +30,7 @@ import time
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--config', required=True, help='ModelConfig JSON file (lib/config.ts)')
+    ap.add_argument('--config', required=True, help='ModelConfig JSON file (lib/model/config.ts)')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--steps', type=int, default=5)
     ap.add_argument('--warmup', type=int, default=2)
@@ -183,7 +183,7 @@ def main():
     lc = cfg['loss']
 
     def red(t, how, dims):
-        # 'per-pixel': the sum divided by the pixel values of one image (lib/losses.ts, config.ts).
+        # 'per-pixel': the sum divided by the pixel values of one image (lib/model/losses.ts, config.ts).
         if how == 'per-pixel':
             return t.sum(dims) / (R * R * 3)
         return t.sum(dims) if how == 'sum' else t.mean(dims)

@@ -20,7 +20,7 @@ export interface AugmentationOptions {
   test: ImageDataset;
   /** Generated images added per class. */
   generatedPerClass: number;
-  /** For lib/evaluator.ts's trainClassifier (preset, epochs, ...); default heldOutFraction 0 (see below). */
+  /** For lib/eval/evaluator-training.ts's trainClassifier (preset, epochs, ...); default heldOutFraction 0 (see below). */
   classifierOpts?: ClassifierTrainOptions;
   /**
    * 'steps' (default): both classifiers get the same number of minibatch updates (the real-only run
@@ -83,7 +83,7 @@ export function generateByClass(model: Pick<GenerativeModel, 'sample' | 'config'
  * The paper's data-augmentation experiment in our datasets' terms. The paper (Table 2, [S1]) trains
  * a face recognition model on real identities, then on real plus CVAE-GAN-generated images of the
  * same identities, and reports LFW verification accuracy 91.87% -> 92.98%. We have no LFW pairs, so:
- * a classifier (lib/evaluator.ts's trainClassifier, the same architecture and seed both times) is
+ * a classifier (lib/eval/evaluator-training.ts's trainClassifier, the same architecture and seed both times) is
  * trained on `train` (a few real images per class), then on `train` plus `generatedPerClass`
  * generated images per class, and each is measured by top-1 accuracy on the real `test` images.
  *

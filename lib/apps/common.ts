@@ -16,7 +16,7 @@ import type { GridStyle } from '../viz/grid';
 
 /**
  * What the applications need: the config and the networks (CVAEGAN fits, and so do the baselines of
- * lib/baselines.ts as far as they have the networks). E is needed by everything that starts from an
+ * lib/model/baselines.ts as far as they have the networks). E is needed by everything that starts from an
  * image (swap, image interpolation, the starting z of inpainting and super-resolution), G by all.
  * D and C serve only the optional prior terms of inpainting and super-resolution, which are dropped
  * for a model that lacks them or whose D/C is conditioned on the label (a second input).

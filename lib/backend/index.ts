@@ -6,7 +6,7 @@
  * (pure JS: correct but minutes per training step, so only for tiny tests).
  * `CVAEGAN_BACKEND=node-gpu|node|webgpu|wasm|cpu` forces one (an error if it does not load).
  *
- * webgpu is never picked automatically: in Node it cannot read a tensor synchronously (lib/webgpu-node.ts),
+ * webgpu is never picked automatically: in Node it cannot read a tensor synchronously (lib/backend/webgpu-node.ts),
  * so only code that awaits its reads runs there (models' trainStepAsync, the bench); notebooks,
  * grids and the evaluator call dataSync(). Forced, it reports its adapter and says so when that is
  * a CPU implementation (lavapipe, SwiftShader), which is only good for tests.
@@ -202,7 +202,7 @@ export function initBackend(): Promise<BackendReport> {
   if (current) return Promise.resolve(current);
   if (!pending) {
     try {
-      // Opt-in threaded wasm (lib/wasm-threads.ts) swaps the 'wasm' factory before anything starts it.
+      // Opt-in threaded wasm (lib/backend/wasm-threads.ts) swaps the 'wasm' factory before anything starts it.
       const threads = requestedWasmThreads();
       if (threads > 1) useThreadedWasm(threads);
     } catch (e) {

@@ -1,5 +1,5 @@
 /**
- * Registering the project's own kernels for a backend (lib/wasm-kernels.ts, lib/webgpu-kernels.ts):
+ * Registering the project's own kernels for a backend (lib/backend/wasm-kernels.ts, lib/backend/webgpu-kernels.ts):
  * the shipped kernel of the same name is kept and handed to ours, which falls back to it for the
  * cases it does not cover.
  */

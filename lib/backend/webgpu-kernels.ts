@@ -1,6 +1,6 @@
 /**
  * Kernels of our own for @tensorflow/tfjs-backend-webgpu 4.22, registered on the 'webgpu' backend
- * when lib/webgpu-node.ts activates it (as lib/wasm-kernels.ts does for wasm):
+ * when lib/backend/webgpu-node.ts activates it (as lib/backend/wasm-kernels.ts does for wasm):
  * Conv2DBackpropFilter in place of the shipped one, and CvaeganAdamUpdate, which Adam's
  * applyGradients uses on webgpu (below). `CVAEGAN_WEBGPU_KERNELS=0` keeps tfjs's own.
  *

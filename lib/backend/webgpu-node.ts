@@ -8,8 +8,8 @@
  *
  * What does not: synchronous reads. tfjs-backend-webgpu implements dataSync()/arraySync() by
  * drawing into an OffscreenCanvas, which Node does not have, and Dawn offers no blocking map, so in
- * Node every read must be `await t.data()`. The models' `trainStepAsync()` (lib/modelbase.ts) does
- * that; notebooks, grids and the evaluator still read synchronously, which is why lib/backend.ts
+ * Node every read must be `await t.data()`. The models' `trainStepAsync()` (lib/model/modelbase.ts) does
+ * that; notebooks, grids and the evaluator still read synchronously, which is why lib/backend/index.ts
  * uses WebGPU only when CVAEGAN_BACKEND=webgpu asks for it.
  *
  * While the Dawn instance is referenced from `navigator.gpu`, Node does not exit on its own (Dawn
@@ -136,7 +136,7 @@ export async function probeWebGpu(): Promise<WebGpuAdapterSummary | string> {
 
 /**
  * Registers tfjs-backend-webgpu (after Dawn is loaded), replaces some of its kernels with the
- * project's (lib/webgpu-kernels.ts) and activates it. Returns the adapter, or why WebGPU is
+ * project's (lib/backend/webgpu-kernels.ts) and activates it. Returns the adapter, or why WebGPU is
  * unavailable.
  */
 export async function activateWebGpu(): Promise<WebGpuAdapterSummary | string> {
@@ -150,7 +150,7 @@ export async function activateWebGpu(): Promise<WebGpuAdapterSummary | string> {
     return `@tensorflow/tfjs-backend-webgpu failed to load: ${firstLine(e)}`;
   }
   if (tf.findBackendFactory('webgpu') == null) return '@tensorflow/tfjs-backend-webgpu loaded but registered no "webgpu" backend';
-  // Faster kernels of our own (lib/webgpu-kernels.ts), in place of the package's.
+  // Faster kernels of our own (lib/backend/webgpu-kernels.ts), in place of the package's.
   const kernels = registerWebGpuKernels();
   try {
     if (!(await tf.setBackend('webgpu'))) return 'tf.setBackend("webgpu") returned false';

@@ -34,9 +34,9 @@ export const DATASET_LABEL: Record<DatasetName, string> = { flowers102: 'Oxford-
  * - tiny / smoke: for tests; smoke also uses the tiny networks and a few images per class.
  */
 export interface Budget {
-  /** Model architecture preset (lib/config.ts). */
+  /** Model architecture preset (lib/model/config.ts). */
   modelPreset: PresetName;
-  /** Evaluator preset (lib/evaluator.ts). */
+  /** Evaluator preset (lib/eval/evaluator.ts). */
   evaluatorPreset: ClassifierPreset;
   /** First K classes in the dataset's class order; undefined = all. */
   classes?: number;

@@ -6,13 +6,13 @@
  * reproduce({ dataset: 'flowers', preset: 'cpu' }) runs, in one run directory (default
  * runs/<dataset>-<preset>), these stages, each recorded in state.json when done:
  *
- *   evaluator          the evaluation classifier on the real training split (lib/evaluator.ts)
+ *   evaluator          the evaluation classifier on the real training split (lib/eval/evaluator.ts)
  *   reference          its numbers on the real test split: the "Real data" row
  *   train:<kind>       each model of TABLE_MODELS, same data, batches, seed and number of steps
  *   eval:<kind>        N generated images per class through the evaluator; the model's sample grid
  *
  * then writes table.json, table.csv, table.md and grids/<kind>.png. Rerunning the same command
- * skips finished stages and resumes an unfinished one from its checkpoint (training: lib/train.ts;
+ * skips finished stages and resumes an unfinished one from its checkpoint (training: lib/train/loop.ts;
  * evaluator: one checkpoint per epoch), so a kill at any point loses at most one checkpoint
  * interval. manifest.json records what the run is (config, seeds, classes, split, budget); a
  * rerun whose settings differ stops with the differences instead of mixing two experiments.
@@ -20,8 +20,8 @@
  * Layout of a run directory:
  *   manifest.json state.json table.{json,csv,md}
  *   evaluator/                       classifier checkpoint
- *   models/<kind>/checkpoint/        model checkpoint (lib/checkpoint.ts)
- *   models/<kind>/losses.jsonl       one line per step (lib/losslog.ts)
+ *   models/<kind>/checkpoint/        model checkpoint (lib/model/checkpoint.ts)
+ *   models/<kind>/losses.jsonl       one line per step (lib/train/losslog.ts)
  *   models/<kind>/grids/step-*.png   periodic sample grids (fixed z)
  *   grids/<kind>.png grids/real.png  final sample grids and real test images
  */

@@ -2,7 +2,7 @@
  * The paper's baselines (Table 1): CVAE, CGAN and FM-CGAN, on CVAE-GAN's networks, config, data
  * pipeline and training loop, behind the same GenerativeModel interface (createModel('cvae', cfg)).
  *
- * Shared with CVAE-GAN (lib/cvaegan.ts), so that a comparison measures the objectives and nothing else:
+ * Shared with CVAE-GAN (lib/model/cvaegan.ts), so that a comparison measures the objectives and nothing else:
  * - E and G are networks.ts's buildEncoder / buildGenerator, unchanged, from the same ModelConfig.
  *   Initialiser seeds are drawn in CVAE-GAN's order (E, then G, then D), so under one seed every
  *   model starts from the same G, and CVAE from the same E.
@@ -10,7 +10,7 @@
  *   buildConditionalDiscriminator): a GAN baseline without an auxiliary classifier needs a
  *   label-conditioned D, or nothing makes G's samples depend on c.
  * - One Adam per network with config.optimizer; config.loss's weights and reductions where a term is
- *   shared; the Batcher; lib/train.ts; lib/checkpoint.ts (via lib/modelbase.ts).
+ *   shared; the Batcher; lib/train/loop.ts; lib/model/checkpoint.ts (via lib/model/modelbase.ts).
  * - The step's structure: prior samples x_p = G(z_p, c_p) use c_p = c_r, the real batch's labels;
  *   D trains first, on [x_r; x_p] as one batch in training mode; then G learns against the updated D,
  *   run in inference mode as a fixed function of one image at a time (CVAE-GAN's step 3 does the same).
@@ -137,7 +137,7 @@ type LossReduction = Parameters<typeof klLoss>[2];
 
 /**
  * A config reduction as losses.ts takes it: 'per-pixel' is the sum divided by the number of pixel
- * values H*W*3, as CVAE-GAN's step resolves it (lib/cvaegan.ts), so both models weigh L_KL against
+ * values H*W*3, as CVAE-GAN's step resolves it (lib/model/cvaegan.ts), so both models weigh L_KL against
  * the pixel term identically.
  */
 function resolveReduction(cfg: ModelConfig, r: ModelConfig['loss']['kl']): LossReduction {

@@ -28,7 +28,7 @@ export const META_FILE = 'checkpoint.json';
 
 export interface CheckpointMeta {
   format: string;
-  /** Which model wrote it (the registry key in model.ts). */
+  /** Which model wrote it (the registry key in factory.ts). */
   kind: string;
   step: number;
   /** ISO time of writing. */

@@ -2,7 +2,7 @@
  * What every model behind the GenerativeModel interface shares apart from its networks and its
  * training step: a set of named tf.layers networks with one Adam per network, a seeded Rng for
  * training noise and another for sampling, the step counter, input checks, sampling through G, and
- * checkpoints in lib/checkpoint.ts's format.
+ * checkpoints in lib/model/checkpoint.ts's format.
  *
  *   class MyModel extends NetworkModel {
  *     readonly kind = 'cvae' as const;  readonly lossNames = [...];  readonly metricNames = [...];
@@ -14,12 +14,12 @@
  * labels to check, each phase's losses before its update) and receives them back (StepReads):
  * trainStep() reads them with dataSync(), trainStepAsync() awaits data(). Both run the same ops in
  * the same order and return the same numbers; the async one is for backends that cannot read
- * synchronously (WebGPU in Node, see lib/webgpu-node.ts).
+ * synchronously (WebGPU in Node, see lib/backend/webgpu-node.ts).
  *
- * The checkpoint layout, shared by every kind (CVAEGAN in lib/cvaegan.ts extends this class too):
+ * The checkpoint layout, shared by every kind (CVAEGAN in lib/model/cvaegan.ts extends this class too):
  * checkpoint.json with kind, step, config, both Rng states and the optimiser manifests;
  * <net>/model.json + weights.bin per network; optimizer/<net>.bin per network. So `loadModel(dir)`
- * in model.ts rebuilds any kind. A model with state beyond its networks and optimisers (CVAEGAN's
+ * in factory.ts rebuilds any kind. A model with state beyond its networks and optimisers (CVAEGAN's
  * class centres) lists it in stateVariables(); it then goes to state.bin, with its manifest as
  * checkpoint.json's `state`.
  */

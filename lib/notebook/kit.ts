@@ -69,7 +69,7 @@ export function firstClasses(ds: { numClasses: number }, n: number): number[] {
 }
 
 /**
- * Hooks for lib/train.ts that feed `monitor` and append every step to `<runDir>/losses.jsonl`.
+ * Hooks for lib/train/loop.ts that feed `monitor` and append every step to `<runDir>/losses.jsonl`.
  * Before training, the log is cut back to the checkpoint's step (steps after it run again) and its
  * records are replayed into the monitor's chart and progress bar, so a re-run training cell shows
  * the whole run and continues it. When `model` already holds the checkpoint's weights (its step is

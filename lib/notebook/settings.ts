@@ -28,7 +28,7 @@ export interface RunSettings {
   dataset: DatasetName;
   /** The preset asked for ('tiny' replaces it in smoke mode). */
   requestedPreset: PresetName;
-  /** The model preset used (lib/config.ts). */
+  /** The model preset used (lib/model/config.ts). */
   preset: PresetName;
   /** Image size of that preset; the data is loaded at this size. */
   resolution: 32 | 64 | 128;
@@ -122,7 +122,7 @@ export function applicationSettings(smoke = smokeMode()) {
     fallbackSteps: smoke ? 6 : 300,
     /** Generated images added per class in the augmentation experiment. */
     generatedPerClass: smoke ? 4 : 50,
-    /** The experiment's classifier (lib/evaluator.ts trainClassifier). */
+    /** The experiment's classifier (lib/eval/evaluator-training.ts trainClassifier). */
     classifier: (smoke ? { preset: 'tiny', maxEpochs: 1, batchSize: 8 } : { preset: 'cpu', maxEpochs: 10 }) as ClassifierTrainOptions,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Notebook glue for 05-table1: the paper's Table 1 as published, the reproduction results that
- * `npm run reproduce -- --results results/<dataset>` writes (lib/reproduce.ts), and the two side by
+ * `npm run reproduce -- --results results/<dataset>` writes (lib/eval/reproduce.ts), and the two side by
  * side. Reads files; trains and evaluates nothing.
  */
 import { existsSync, readdirSync, readFileSync } from 'fs';

@@ -1,5 +1,5 @@
 /**
- * Notebook glue for 01-method: trains lib/toy.ts's three generator objectives on the ring of
+ * Notebook glue for 01-method: trains lib/apps/toy.ts's three generator objectives on the ring of
  * Gaussians with one live chart of G's gradient norm, and sums the runs up in a table.
  *
  * The runs go one after another, not interleaved: ToyGan names its variables ('G_w0', ...), and tfjs
@@ -108,7 +108,7 @@ export function toySummary(c: ToyComparison, modes = TOY_DEFAULTS.modes): Row[] 
 }
 
 /**
- * The scatter plot of the real ring and each objective's samples (lib/toy.ts's toyScatterSpec), at
+ * The scatter plot of the real ring and each objective's samples (lib/apps/toy.ts's toyScatterSpec), at
  * most `limit` points per panel, real data in the first panel, and points outside the plotted
  * square clipped to it (a diverged generator would otherwise spill over the neighbouring panels).
  */

@@ -5,7 +5,7 @@
  *
  * - Resume: if `checkpointDir` holds a checkpoint, the model and the batcher continue from it
  *   (`steps` is the total to reach, so re-running the same call after a kill finishes the run).
- * - Checkpoints are atomic (lib/checkpoint.ts) and carry the batcher's state, so a resumed run sees
+ * - Checkpoints are atomic (lib/model/checkpoint.ts) and carry the batcher's state, so a resumed run sees
  *   the same batches as an uninterrupted one.
  * - A non-finite loss stops training with NonFiniteLossError naming the term and step; the last
  *   good checkpoint on disk is left as it was (the model in memory is not saved again).

@@ -9,7 +9,7 @@
  * again), so every step appears once. Non-finite values are written as null and read back as NaN.
  *
  *   const h = lossHistory(readLossLog('runs/flowers-cpu/models/cvaegan/losses.jsonl'));
- *   await display(await vegaLiteBundle(lossChartSpec(h)));      // lib/lossplot.ts + lib/charts.ts
+ *   await display(await vegaLiteBundle(lossChartSpec(h)));      // lib/viz/lossplot.ts + lib/viz/charts.ts
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
@@ -63,7 +63,7 @@ export class LossLog {
   }
 }
 
-/** Records as lib/lossplot.ts's LossHistory (losses, and metrics too when asked), for charts. */
+/** Records as lib/viz/lossplot.ts's LossHistory (losses, and metrics too when asked), for charts. */
 export function lossHistory(records: readonly LossLogRecord[], opts: { metrics?: boolean } = {}): LossHistory {
   const steps = records.map((r) => r.step);
   const values: Record<string, number[]> = {};

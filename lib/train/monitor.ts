@@ -1,6 +1,6 @@
 /**
  * Everything a training cell shows, behind two hooks: `new TrainingMonitor({...})` gives `onStep`
- * and `shouldStop` for lib/train.ts, and shows (top to bottom) a progress bar, a live loss chart
+ * and `shouldStop` for lib/train/loop.ts, and shows (top to bottom) a progress bar, a live loss chart
  * and a periodic sample grid, and stops training on Jupyter's stop button.
  *
  *   const monitor = new TrainingMonitor({ steps, grid: { every: 500, draw: () => sampleGrid(...) } });
@@ -22,7 +22,7 @@ import { stopOnInterrupt, type InterruptFlag } from './interrupt';
 import { LiveLossPlot, type LossPlotOptions } from '../viz/lossplot';
 import { ProgressBar, type ProgressOptions } from './progress';
 
-/** What lib/train.ts reports after each step: `step` = steps completed (1 after the first step). */
+/** What lib/train/loop.ts reports after each step: `step` = steps completed (1 after the first step). */
 export interface StepReport {
   step: number;
   losses: Record<string, number>;
@@ -40,7 +40,7 @@ export interface PeriodicGridOptions {
 }
 
 export interface MonitorOptions {
-  /** Steps to reach, counted like lib/train.ts (a resumed run's earlier steps included). */
+  /** Steps to reach, counted like lib/train/loop.ts (a resumed run's earlier steps included). */
   steps: number;
   /** Loss chart options, or false for none. */
   plot?: LossPlotOptions | false;

@@ -60,7 +60,7 @@ export class ProgressBar {
     return this.doneSteps;
   }
 
-  /** Records that `done` steps are complete (a count, as lib/train.ts reports `step`). */
+  /** Records that `done` steps are complete (a count, as lib/train/loop.ts reports `step`). */
   tick(done: number, losses?: Record<string, number>): void {
     const t = this.now();
     this.doneSteps = done;

@@ -50,7 +50,7 @@ export function modelGrid(model: GenerativeModel, classIds: number[], classNames
 }
 
 /**
- * Trains `model` to `steps` total steps with lib/train.ts, resuming from `<dir>/checkpoint` when it
+ * Trains `model` to `steps` total steps with lib/train/loop.ts, resuming from `<dir>/checkpoint` when it
  * holds one. Every step goes to `<dir>/losses.jsonl` (lines past the checkpoint's step, from a
  * killed run, are dropped first, since those steps run again) and to the progress bar; every
  * `gridEvery` steps a sample grid goes to `<dir>/grids/step-NNNNNN.png`. Prints a loss summary.

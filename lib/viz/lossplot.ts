@@ -3,7 +3,7 @@
  *
  * `push(step, losses)` only stores numbers; a LiveDisplay re-renders the chart from a timer (at most
  * a few times a second, less when rendering is slow) and `await flush()` sends the final state.
- * Each update is a full bundle from lib/charts.ts (vega-lite JSON for JupyterLab, SVG and PNG for
+ * Each update is a full bundle from lib/viz/charts.ts (vega-lite JSON for JupyterLab, SVG and PNG for
  * GitHub and the classic Notebook, text). All points are kept; the chart gets at most `maxPoints`
  * per term (bucket means of raw and smoothed values, drawn at each bucket's last step, so the
  * newest step is always in the chart), which keeps updates small on long runs.
