@@ -88,7 +88,7 @@ console.log(`networks from the '${M.preset}' preset; toy: ${M.toySteps} steps pe
 | **D** discriminator | $x \to P(\text{real}),\ f_D(x)$ | $\mathcal L_D$ (cross-entropy) | real vs. generated; its last hidden layer $f_D$ is a learned feature space |
 | **C** classifier | $x \to P(c \mid x),\ f_C(x)$ | $\mathcal L_C$ (cross-entropy) | which class; its last hidden layer $f_C$ carries class information |
 
-The label $c$ enters E at its last fully connected layer and G at its input; D and C see only images (the paper's architecture). `lib/networks.ts` builds all four from one `ModelConfig`; the `cpu` preset is the paper's structure, narrowed, at 32×32 pixels. Here the model has 4 classes.
+The label $c$ enters E at its last fully connected layer and G at its input; D and C see only images (the paper's architecture). `lib/model/networks.ts` builds all four from one `ModelConfig`; the `cpu` preset is the paper's structure, narrowed, at 32×32 pixels. Here the model has 4 classes.
 """),
     code(r"""
 import { makeConfig } from './lib/model/config';
@@ -134,7 +134,7 @@ console.log(`E(x_r, c_r) -> mu ${shape(mu)}, log sigma^2 ${shape(logvar)};   z =
     md(r"""
 ### Generator: reconstructions and prior samples
 
-G is used twice per step. From the encoder's code it **reconstructs** the real batch; from a code drawn from the prior it **samples** new images (as in `lib/cvaegan.ts`, with the real batch's labels, $c_p = c_r$):
+G is used twice per step. From the encoder's code it **reconstructs** the real batch; from a code drawn from the prior it **samples** new images (as in `lib/model/cvaegan.ts`, with the real batch's labels, $c_p = c_r$):
 
 $$x_f = G(z, c_r),\ z \sim q(z \mid x_r, c_r) \qquad\qquad x_p = G(z_p, c_p),\ z_p \sim \mathcal N(0, I)$$
 """),
@@ -271,7 +271,7 @@ model.dispose();
     md(r"""
 ## 4. Why match mean features? A 2-D toy
 
-The paper's argument: with the usual cross-entropy objective, once D separates real from fake easily, **G's gradient vanishes** and training stalls; matching the mean of D's features keeps a useful gradient. We test it where everything is visible: real data is a ring of 8 Gaussians in the plane, G and D are small MLPs (`lib/toy.ts`), and D gets 5 updates per G update, so D is strong.
+The paper's argument: with the usual cross-entropy objective, once D separates real from fake easily, **G's gradient vanishes** and training stalls; matching the mean of D's features keeps a useful gradient. We test it where everything is visible: real data is a ring of 8 Gaussians in the plane, G and D are small MLPs (`lib/apps/toy.ts`), and D gets 5 updates per G update, so D is strong.
 
 All three runs share the data, the noise, the initial weights and D's cross-entropy loss. Only G's objective differs:
 
@@ -386,7 +386,7 @@ await realImageGrid(datasetImages(data.train), data.train.labels, { classIds: fi
         md("""
 ## 3. The model
 
-One `ModelConfig` describes all four networks (`lib/config.ts`). If this run's directory already holds a checkpoint, the model continues from it: weights, optimiser state, step count and the random streams, so a resumed run sees the same batches as an uninterrupted one.
+One `ModelConfig` describes all four networks (`lib/model/config.ts`). If this run's directory already holds a checkpoint, the model continues from it: weights, optimiser state, step count and the random streams, so a resumed run sees the same batches as an uninterrupted one.
 """),
         code("""
 import { makeConfig } from './lib/model/config';
@@ -493,7 +493,7 @@ tf.dispose([held.x, source.x, a.x, b.x]);
         md(f"""
 ## 6. Next
 
-- The checkpoint in `S.runDir` holds the whole model; `loadModel(dir)` (`lib/model.ts`) rebuilds it in any notebook or script.{d['next_extra']}
+- The checkpoint in `S.runDir` holds the whole model; `loadModel(dir)` (`lib/model/factory.ts`) rebuilds it in any notebook or script.{d['next_extra']}
 - `05-table1` compares CVAE-GAN with CVAE, CGAN and FM-CGAN under one budget (`npm run reproduce -- --dataset {d['cli']}`).
 - For the paper's setting, set `PRESET = 'paper'` in the first cell: 128×128 images, every class, 50,000 steps — a GPU job (tfjs-node-gpu).
 """),
@@ -642,7 +642,7 @@ APPLICATIONS = [
     md(r"""
 # 06 · Applications: inpainting, super-resolution, data augmentation
 
-The paper shows that a trained CVAE-GAN is useful beyond sampling: it fills in missing parts of an image (**inpainting**), enlarges small images (**super-resolution**), and its samples can **augment** the training data of a recogniser. The paper's exact procedures for the first two are not known to us, so `lib/applications.ts` implements its own (stated below and in `docs/design.md`, "## applications").
+The paper shows that a trained CVAE-GAN is useful beyond sampling: it fills in missing parts of an image (**inpainting**), enlarges small images (**super-resolution**), and its samples can **augment** the training data of a recogniser. The paper's exact procedures for the first two are not known to us, so `lib/apps/` implements its own (stated below and in `docs/design.md`, "## applications").
 
 This notebook uses the flowers model trained in `03-flowers`. If that checkpoint does not exist, it trains a short stand-in model and says so; results from the stand-in only show that the code runs.
 """),
@@ -744,7 +744,7 @@ tf.dispose([low, mask, ex.x]);
     md(r"""
 ## 3. Data augmentation
 
-The paper trains a face recogniser on real images and on real plus CVAE-GAN-generated images of the same identities, and reports a small gain in LFW verification accuracy (91.87% → 92.98%). We have no LFW pairs, so the experiment here is its analogue on flowers: the same small classifier (`lib/evaluator.ts`, same architecture and seed) is trained
+The paper trains a face recogniser on real images and on real plus CVAE-GAN-generated images of the same identities, and reports a small gain in LFW verification accuracy (91.87% → 92.98%). We have no LFW pairs, so the experiment here is its analogue on flowers: the same small classifier (`lib/eval/evaluator.ts`, same architecture and seed) is trained
 
 - on the real training images of the species in use, and
 - on the same real images plus `A.generatedPerClass` generated images per species,
