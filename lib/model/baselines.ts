@@ -13,7 +13,8 @@
  *   shared; the Batcher; lib/train/loop.ts; lib/model/checkpoint.ts (via lib/model/modelbase.ts).
  * - The step's structure: prior samples x_p = G(z_p, c_p) use c_p = c_r, the real batch's labels;
  *   D trains first, on [x_r; x_p] as one batch in training mode; then G learns against the updated D,
- *   run in inference mode as a fixed function of one image at a time (CVAE-GAN's step 3 does the same).
+ *   run on the same kind of joint batch in training mode (see discriminatorPass for why).
+ * - Kernels start from N(0, 0.02) (config.init, DCGAN's initialisation), as every model's do.
  *
  * What the paper says of each baseline, and what we chose where it is silent, is beside each class
  * and in docs/design.md, "## baselines". Tags as in ../shared/paper-notes.md: [P] paper text,
@@ -22,9 +23,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { asOneHot, klLoss, meanFeatureMatchingLoss, pairwiseLoss } from './losses';
-import { buildEncoder, buildGenerator } from './networks';
+import { buildEncoder, buildGenerator, kernelInitializer } from './networks';
 import { keepingState, NetworkModel, PhaseResult, PhaseTerms, reparameterize, StepReads } from './modelbase';
-import type { Rng } from './rng';
+import { Rng } from './rng';
 import type { StepResult } from './interface';
 
 // ------------------------------------------------------------------------------------------------
@@ -59,7 +60,7 @@ export function buildConditionalDiscriminator(cfg: ModelConfig, rng: Rng): tf.La
   const bn = cfg.norm === 'batch';
   let n = 0;
   const name = (kind: string) => `D_${kind}${++n}`;
-  const init = (): Initializer => tf.initializers.glorotUniform({ seed: rng.seed() });
+  const init = (): Initializer => kernelInitializer(cfg, rng.seed());
   const normAct = (y: tf.SymbolicTensor, norm: boolean): tf.SymbolicTensor => {
     if (norm && bn) y = tf.layers.batchNormalization({ momentum: cfg.bnMomentum, epsilon: 1e-5, name: name('bn') }).apply(y) as tf.SymbolicTensor;
     return tf.layers.leakyReLU({ alpha: 0.2, name: name('lrelu') }).apply(y) as tf.SymbolicTensor;
@@ -101,6 +102,27 @@ export function buildConditionalDiscriminator(cfg: ModelConfig, rng: Rng): tf.La
   }
   const logit = tf.layers.dense({ units: 1, kernelInitializer: init(), name: name('fc') }).apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: [x, c], outputs: [logit, h], name: 'D' });
+}
+
+/**
+ * D's label gap (lib/train/diagnostics.ts) on real images `x` with their labels, for
+ * D(x, c) -> [logit, ...] in inference mode:
+ *   gap = mean_i ( l(x_i, c_i) - l(x_i, c'_i) ),   c'_i = (c_i + k_i) mod K, k_i in 1..K-1
+ * Above 0, D uses the label to judge realness. The wrong labels are drawn from `seed`, never equal to the right one.
+ */
+export function discriminatorLabelGap(D: tf.LayersModel, x: tf.Tensor4D, labels: ArrayLike<number>, numClasses: number, seed = 777): number {
+  const rng = new Rng(seed, 5);
+  const wrong = Array.from(labels, (c) => (c + 1 + rng.int(numClasses - 1)) % numClasses);
+  const gap = tf.tidy(() => {
+    const right = tf.oneHot(tf.tensor1d(Array.from(labels), 'int32'), numClasses).toFloat();
+    const other = tf.oneHot(tf.tensor1d(wrong, 'int32'), numClasses).toFloat();
+    const [lr] = D.apply([x, right], { training: false }) as tf.Tensor[];
+    const [lw] = D.apply([x, other], { training: false }) as tf.Tensor[];
+    return tf.mean(tf.sub(lr, lw));
+  });
+  const v = gap.dataSync()[0];
+  gap.dispose();
+  return v;
 }
 
 /**
@@ -215,6 +237,23 @@ export class CVAE extends NetworkModel {
 /** acc_D: D's real-vs-fake accuracy on the step's batch (training mode); D_real / D_fake: mean D output. */
 export const GAN_METRICS = ['acc_D', 'D_real', 'D_fake'] as const;
 
+/**
+ * D on real and generated images as one training-mode batch [x_r; x_p] with labels [c; c]: the
+ * logits and f_D of each half. Both D's update and G's use this pass, so D judges G's samples with
+ * the batch statistics it is trained with, and FM-CGAN's two feature means are normalised alike.
+ *
+ * Why training mode for G too (measured, docs/design.md "GAN baselines that learn the label"): in
+ * inference mode, D's batch norm uses its moving averages, and G learns to fool that stale, fixed
+ * normalisation instead of the D being trained; on flowers-20 (cpu preset, 3,000 steps) G's label
+ * dependence then stayed near 0.08 for 1,500 steps, where this pass gives 0.37 (0.45 at 3,000).
+ */
+function discriminatorPass(D: tf.LayersModel, x: tf.Tensor4D, xp: tf.Tensor4D, onehot: tf.Tensor2D) {
+  const [logits, f] = D.apply([tf.concat([x, xp]), tf.concat([onehot, onehot])], { training: true }) as tf.Tensor2D[];
+  const [real, fake] = tf.split(logits, 2) as tf.Tensor2D[];
+  const [realFeatures, fakeFeatures] = tf.split(f, 2) as tf.Tensor2D[];
+  return { real, fake, realFeatures, fakeFeatures };
+}
+
 /** E's seeds are drawn and E is dropped, so that G and D get the seeds they get in CVAE-GAN. */
 function buildGanNetworks(cfg: ModelConfig, rng: Rng): Record<string, tf.LayersModel> {
   buildEncoder(cfg, rng).dispose();
@@ -226,16 +265,23 @@ function buildGanNetworks(cfg: ModelConfig, rng: Rng): Record<string, tf.LayersM
  *
  *   (1) x_p = G(z_p, c_r), z_p ~ N(0, I)              G in training mode, its batch-norm state put back
  *   (2) D <- D - grad_D L_D,  L_D = -( log D(x_r, c_r) + log(1 - D(x_p, c_r)) )
- *   (3) G <- G - grad_G L_gen(x_r, x_p = G(z_p, c_r))  against the updated D in inference mode
+ *   (3) G <- G - grad_G L_gen(x_r, x_p = G(z_p, c_r))  against the updated D, in training mode
  *
- * (2) differentiates over D's variables only (x_p enters as a plain tensor), (3) over G's only (D is
- * a fixed function there), so each network gets exactly its own loss's gradient.
+ * D sees [x_r; x_p] as one training-mode batch in (2) and (3) (discriminatorPass). (2)
+ * differentiates over D's variables only (x_p enters as a plain tensor), (3) over G's only (D's
+ * weights are fixed there, and its batch-norm moving statistics are put back afterwards, so they
+ * move once per step, in D's own update), so each network gets exactly its own loss's gradient.
  */
 abstract class ConditionalGAN extends NetworkModel {
   readonly metricNames: readonly string[] = GAN_METRICS;
 
   constructor(config: ModelConfig) {
     super(config, buildGanNetworks, ['resolution', 'numClasses', 'zDim', 'norm', 'generator', 'discriminator']);
+  }
+
+  labelGap(x: tf.Tensor4D, labels: ArrayLike<number>): number {
+    this.assertUsable();
+    return discriminatorLabelGap(this.nets.D, x, labels, this.config.numClasses);
   }
 
   /** G's loss terms; its `objective` is differentiated over G's variables. */
@@ -256,8 +302,7 @@ abstract class ConditionalGAN extends NetworkModel {
       let d: PhaseResult;
       try {
         d = yield* this.phase(['D'], step, (): PhaseTerms => {
-          const [logits] = D.apply([tf.concat([x, xp]), tf.concat([onehot, onehot])], { training: true }) as tf.Tensor2D[];
-          const [lr, lp] = tf.split(logits, 2);
+          const { real: lr, fake: lp } = discriminatorPass(D, x, xp, onehot);
           const LD = ganDiscriminatorLoss(lr, lp);
           return {
             objective: LD,
@@ -269,7 +314,16 @@ abstract class ConditionalGAN extends NetworkModel {
         xp.dispose();
       }
       // (3) G against the D of this step; same z_p and labels as (1).
-      const g = yield* this.phase(['G'], step, () => this.generatorTerms(x, onehot, G.apply([zp, onehot], { training: true }) as tf.Tensor4D));
+      const dState = D.nonTrainableWeights.map((w) => ({ w, v: tf.clone(w.read()) }));
+      let g: PhaseResult;
+      try {
+        g = yield* this.phase(['G'], step, () => this.generatorTerms(x, onehot, G.apply([zp, onehot], { training: true }) as tf.Tensor4D));
+      } finally {
+        for (const s of dState) {
+          s.w.write(s.v);
+          s.v.dispose();
+        }
+      }
       return this.finishStep(step, { ...d.losses, ...g.losses }, { ...d.metrics, ...g.metrics });
     } finally {
       tf.dispose([onehot, zp]);
@@ -294,8 +348,8 @@ export class CGAN extends ConditionalGAN {
   readonly kind = 'cgan' as const;
   readonly lossNames: readonly string[] = CGAN_LOSSES;
 
-  protected generatorTerms(_x: tf.Tensor4D, onehot: tf.Tensor2D, xp: tf.Tensor4D): PhaseTerms {
-    const [lp] = this.nets.D.apply([xp, onehot], { training: false }) as tf.Tensor2D[];
+  protected generatorTerms(x: tf.Tensor4D, onehot: tf.Tensor2D, xp: tf.Tensor4D): PhaseTerms {
+    const { fake: lp } = discriminatorPass(this.nets.D, x, xp, onehot);
     const LG = nonSaturatingGeneratorLoss(lp);
     return { objective: LG, losses: { L_G_adv: LG } };
   }
@@ -314,9 +368,11 @@ export const FMCGAN_LOSSES = ['L_D', 'L_GD'] as const;
  * - f_D is D's last hidden layer, the one CVAE-GAN matches. In our D it is label-conditioned, so the
  *   matched mean is that of (image, label) pairs: matching the label-free trunk features instead
  *   would leave G without any signal to make a flower of class c look like class c.
- * - Both sides come from D in inference mode, so f_D is one fixed function of (x, c) for reals and
- *   fakes alike (in training mode, batch norm would normalise each side by its own batch statistics,
- *   and part of the difference being matched would be removed by construction).
+ * - Both sides come from one training-mode pass of D over [x_r; x_p], so batch norm normalises
+ *   reals and fakes by the same (joint) statistics: separate training-mode passes would normalise
+ *   each side by its own batch statistics and remove part of the difference being matched by
+ *   construction; inference mode would match features under stale moving averages (see
+ *   discriminatorPass).
  * - Reduction: config.loss.featureMatching, as CVAE-GAN's L_GD. Unweighted: it is G's only loss and
  *   Adam's step does not change when a loss is multiplied by a constant (up to its epsilon), so
  *   lambda3 would change only the printed value.
@@ -326,8 +382,7 @@ export class FMCGAN extends ConditionalGAN {
   readonly lossNames: readonly string[] = FMCGAN_LOSSES;
 
   protected generatorTerms(x: tf.Tensor4D, onehot: tf.Tensor2D, xp: tf.Tensor4D): PhaseTerms {
-    const [, fr] = this.nets.D.apply([x, onehot], { training: false }) as tf.Tensor2D[];
-    const [, fp] = this.nets.D.apply([xp, onehot], { training: false }) as tf.Tensor2D[];
+    const { realFeatures: fr, fakeFeatures: fp } = discriminatorPass(this.nets.D, x, xp, onehot);
     const GD = meanFeatureMatchingLoss(fr, fp, this.config.loss.featureMatching);
     return { objective: GD, losses: { L_GD: GD } };
   }

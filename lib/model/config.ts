@@ -16,6 +16,8 @@
 export type Resolution = 32 | 64 | 128;
 export const RESOLUTIONS: readonly Resolution[] = [32, 64, 128];
 export type Norm = 'batch' | 'none';
+/** 'dcgan-normal': N(0, 0.02); 'glorot-uniform': tf.layers' default (see networks.ts, kernelInitializer). */
+export type Init = 'dcgan-normal' | 'glorot-uniform';
 /** How a squared L2 norm over the elements of one image / feature vector is reduced. */
 export type Reduction = 'sum' | 'mean';
 /**
@@ -84,6 +86,8 @@ export interface ModelConfig {
   norm: Norm;
   /** Batch-norm moving-average momentum (only used by inference-mode calls: sample/encode). */
   bnMomentum: number;
+  /** Kernel initialiser of every conv and dense layer (networks.ts, kernelInitializer). */
+  init: Init;
   /** E(x, c): trunk -> hidden FCs -> [h, one-hot c] -> (mu, logvar). */
   encoder: TrunkConfig;
   /** G(z, c): [z, one-hot c] -> hidden FCs -> FC to base*base*baseChannels -> layers -> tanh. */
@@ -133,6 +137,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     zDim: 256,
     norm: 'batch',
     bnMomentum: 0.9,
+    init: 'dcgan-normal',
     // Compact GoogLeNet: the stem and five of GoogLeNet's nine inception modules (3a, 3b, 4a, 4e, 5b,
     // with their published widths), ending in global average pooling, as GoogLeNet does.
     // 128 -> 64 (stem conv) -> 32 -> 16 (pools) -> 8 -> 4.
@@ -189,6 +194,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     zDim: 64,
     norm: 'batch',
     bnMomentum: 0.9,
+    init: 'dcgan-normal',
     encoder: { trunk: [conv(32, 5, 2), conv(64, 5, 2), conv(128, 5, 2)], pool: 'flatten', hidden: [256] },
     generator: {
       hidden: [256],
@@ -213,6 +219,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     zDim: 8,
     norm: 'batch',
     bnMomentum: 0.9,
+    init: 'dcgan-normal',
     encoder: { trunk: [conv(4, 3, 2), conv(8, 3, 2), conv(8, 3, 2)], pool: 'flatten', hidden: [16] },
     generator: {
       hidden: [16],
@@ -296,6 +303,7 @@ export function validateConfig(c: ModelConfig): { generatorBase: number; trunkOu
   if (!isPosInt(c.zDim)) bad('zDim', `must be a positive integer (got ${c.zDim})`);
   if (c.norm !== 'batch' && c.norm !== 'none') bad('norm', `must be 'batch' or 'none' (got ${c.norm})`);
   if (!(c.bnMomentum >= 0 && c.bnMomentum < 1)) bad('bnMomentum', `must be in [0, 1) (got ${c.bnMomentum})`);
+  if (c.init !== undefined && c.init !== 'dcgan-normal' && c.init !== 'glorot-uniform') bad('init', `must be 'dcgan-normal' or 'glorot-uniform' (got ${c.init})`);
   if (!isPosInt(c.batchSize) || c.batchSize < 2) bad('batchSize', `must be an integer >= 2 (batch statistics and batch means need two images; got ${c.batchSize})`);
   if (!Number.isFinite(c.seed)) bad('seed', `must be a finite number (got ${c.seed})`);
 

@@ -47,6 +47,11 @@ export interface GenerativeModel {
   encode?(x: tf.Tensor4D, labels: ArrayLike<number> | tf.Tensor1D): { mu: tf.Tensor2D; logvar: tf.Tensor2D };
   /** G(z, c) with z = mu, or z ~ q(z | x, c) drawn with `seed` when one is given. */
   reconstruct?(x: tf.Tensor4D, labels: ArrayLike<number> | tf.Tensor1D, opts?: { seed?: number }): tf.Tensor4D;
+  /**
+   * D's label gap on real images (lib/train/diagnostics.ts): mean logit with the right label minus
+   * with a wrong one. Only models whose D sees the label (CGAN, FM-CGAN) have it.
+   */
+  labelGap?(x: tf.Tensor4D, labels: ArrayLike<number>): number;
   /** Parameter counts per network and in total. */
   summary(): Record<string, { params: number }>;
   /** Writes a complete checkpoint atomically; `extra` (JSON) comes back from restore as meta.extra. */
