@@ -88,15 +88,15 @@ export function loggedHooks(
   const earlier = readLossLog(log.path);
   if (resumedAt > 0) console.log(`continuing from the checkpoint at step ${resumedAt} (${earlier.length} logged steps back in the chart)`);
   earlier.forEach((r, i) => {
-    if (i === earlier.length - 1 && model.step === r.step) monitor.onStep({ step: r.step, losses: r.losses });
+    if (i === earlier.length - 1 && model.step === r.step) monitor.onStep({ step: r.step, losses: r.losses, diagnostics: r.diagnostics });
     else {
-      monitor.plot?.push(r.step, r.losses);
+      monitor.plot?.push(r.step, r.diagnostics ? { ...r.losses, ...r.diagnostics } : r.losses);
       if (i === earlier.length - 1) monitor.progress?.tick(r.step, r.losses);
     }
   });
   return {
     onStep: (r) => {
-      log.append({ step: r.step, ms: Math.round(r.ms * 10) / 10, epoch: r.epoch, losses: r.losses, metrics: r.metrics });
+      log.append({ step: r.step, ms: Math.round(r.ms * 10) / 10, epoch: r.epoch, losses: r.losses, metrics: r.metrics, ...(r.diagnostics ? { diagnostics: r.diagnostics } : {}) });
       monitor.onStep(r);
     },
     shouldStop: monitor.shouldStop,

@@ -38,6 +38,11 @@ export interface TrainOptions {
   /** Receives one line per `logEvery` steps and one per checkpoint / resume. */
   log?(line: string): void;
   logEvery?: number;
+  /**
+   * Measurements of the model taken every `every` steps and after the last step (lib/diagnostics.ts:
+   * label dependence of G, D's label gap); they go to that step's record as `diagnostics`.
+   */
+  diagnostics?: { every: number; measure(): Record<string, number> };
 }
 
 export interface TrainRecord extends StepResult {
@@ -45,6 +50,8 @@ export interface TrainRecord extends StepResult {
   ms: number;
   /** The batcher's epoch for this batch, when it reports one. */
   epoch?: number;
+  /** opts.diagnostics' measurements, on the steps where they were taken. */
+  diagnostics?: Record<string, number>;
 }
 
 export interface TrainResult {
@@ -61,6 +68,9 @@ export interface TrainResult {
 
 export async function train(model: GenerativeModel, batcher: BatchSource, opts: TrainOptions): Promise<TrainResult> {
   if (!(Number.isInteger(opts.steps) && opts.steps >= 0)) throw new Error(`train: steps must be a non-negative integer (got ${opts.steps})`);
+  if (opts.diagnostics && !(Number.isInteger(opts.diagnostics.every) && opts.diagnostics.every >= 1)) {
+    throw new Error(`train: diagnostics.every must be a positive integer (got ${opts.diagnostics.every})`);
+  }
   if (opts.checkpointEvery !== undefined && !(Number.isInteger(opts.checkpointEvery) && opts.checkpointEvery >= 1)) {
     throw new Error(`train: checkpointEvery must be a positive integer (got ${opts.checkpointEvery})`);
   }
@@ -109,6 +119,8 @@ export async function train(model: GenerativeModel, batcher: BatchSource, opts: 
       tf.dispose([batch.x, batch.labels]);
     }
     const rec: TrainRecord = { ...r, ms: performance.now() - t0, epoch: batch.epoch };
+    const d = opts.diagnostics;
+    if (d && (r.step % d.every === 0 || r.step === opts.steps)) rec.diagnostics = d.measure();
     history.push(rec);
     if (logEvery > 0 && r.step % logEvery === 0) {
       log(`step ${r.step} (${rec.ms.toFixed(0)} ms): ${Object.entries(r.losses).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(' ')}`);

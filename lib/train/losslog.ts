@@ -21,6 +21,8 @@ export interface LossLogRecord {
   epoch?: number;
   losses: Record<string, number>;
   metrics?: Record<string, number>;
+  /** lib/diagnostics.ts measurements, on the steps where they were taken. */
+  diagnostics?: Record<string, number>;
 }
 
 /** Reads a JSONL loss log; a torn last line (a kill mid-write) is ignored, any other bad line is an error. */
@@ -63,17 +65,20 @@ export class LossLog {
   }
 }
 
-/** Records as lib/viz/lossplot.ts's LossHistory (losses, and metrics too when asked), for charts. */
+/**
+ * Records as lib/viz/lossplot.ts's LossHistory, for charts: the losses, then the diagnostics (NaN on
+ * the steps without a measurement), then the metrics when asked.
+ */
 export function lossHistory(records: readonly LossLogRecord[], opts: { metrics?: boolean } = {}): LossHistory {
   const steps = records.map((r) => r.step);
   const values: Record<string, number[]> = {};
-  records.forEach((r, i) => {
-    const all = opts.metrics ? { ...r.losses, ...(r.metrics ?? {}) } : r.losses;
-    for (const [k, v] of Object.entries(all)) {
-      if (!values[k]) values[k] = new Array<number>(records.length).fill(NaN);
-      values[k][i] = v;
-    }
-  });
+  const add = (pick: (r: LossLogRecord) => Record<string, number> | undefined) =>
+    records.forEach((r, i) => {
+      for (const [k, v] of Object.entries(pick(r) ?? {})) (values[k] ??= new Array<number>(records.length).fill(NaN))[i] = v;
+    });
+  add((r) => r.losses);
+  add((r) => r.diagnostics);
+  if (opts.metrics) add((r) => r.metrics);
   return { steps, values };
 }
 

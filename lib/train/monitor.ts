@@ -26,6 +26,8 @@ import { ProgressBar, type ProgressOptions } from './progress';
 export interface StepReport {
   step: number;
   losses: Record<string, number>;
+  /** lib/diagnostics.ts measurements on the steps that have them; charted beside the losses. */
+  diagnostics?: Record<string, number>;
 }
 
 export interface PeriodicGridOptions {
@@ -98,7 +100,7 @@ export class TrainingMonitor {
   readonly onStep = (r: StepReport): void => {
     const first = this.lastStep === undefined;
     this.lastStep = r.step;
-    this.plot?.push(r.step, r.losses);
+    this.plot?.push(r.step, r.diagnostics ? { ...r.losses, ...r.diagnostics } : r.losses);
     this.progress?.tick(r.step, r.losses);
     if (this.opts.grid && (first || r.step % this.opts.grid.every === 0)) this.drawGrid(r.step);
   };
