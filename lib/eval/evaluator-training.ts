@@ -34,6 +34,29 @@ export class StoppedError extends Error {
   }
 }
 
+const trunks = new WeakMap<tf.LayersModel, tf.LayersModel>();
+
+/**
+ * The training-mode forward pass: logits of x. With arch.dropout = p > 0, the pooled trunk output
+ * and f are multiplied by Bernoulli(1 - p) / (1 - p) masks drawn from `seed` (inverted dropout;
+ * inference needs no rescaling). tf.layers' own Dropout layer draws the same mask at every call
+ * when given a seed, and an unrepeatable one without, hence the masks are drawn here.
+ */
+function trainingLogits(net: tf.LayersModel, c: ClassifierConfig, x: tf.Tensor4D, seed: number): tf.Tensor2D {
+  const p = c.arch.dropout ?? 0;
+  if (!(p > 0)) return (net.apply(x, { training: true }) as tf.Tensor2D[])[0];
+  let trunk = trunks.get(net);
+  if (!trunk) {
+    trunk = tf.model({ inputs: net.inputs, outputs: net.getLayer('ev_gap').output as tf.SymbolicTensor });
+    trunks.set(net, trunk);
+  }
+  const drop = (t: tf.Tensor2D, s: number) =>
+    tf.mul(t, tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(t.shape, 0, 1, 'float32', s), p), 'float32'), 1 - p)) as tf.Tensor2D;
+  const g = trunk.apply(x, { training: true }) as tf.Tensor2D;
+  const f = net.getLayer('ev_features').apply(drop(g, seed), { training: true }) as tf.Tensor2D;
+  return net.getLayer('ev_logits').apply(drop(f, seed + 1), { training: true }) as tf.Tensor2D;
+}
+
 /** Fisher-Yates with the given generator. */
 function shuffle(a: Int32Array | number[], rng: Rng): void {
   for (let i = a.length - 1; i > 0; i--) {
@@ -117,6 +140,7 @@ export async function trainClassifier(
   let rng = new Rng(cfg.seed);
   const net = buildClassifierNet(cfg, rng);
   const vars = net.trainableWeights.map((v) => v.read() as tf.Variable);
+  const kernels = net.trainableWeights.filter((w) => w.name.endsWith('kernel')).map((w) => w.read());
   let opt = tf.train.adam(cfg.learningRate);
   let history: EpochRecord[] = [];
   let best: tf.Tensor[] | undefined;
@@ -169,6 +193,7 @@ export async function trainClassifier(
     for (let epoch = history.length; epoch < cfg.maxEpochs; epoch++) {
       if (bestEpoch >= 0 && epoch - 1 - bestEpoch >= cfg.patience) break;
       const t0 = performance.now();
+      if (cfg.schedule === 'cosine') (opt as unknown as { learningRate: number }).learningRate = (cfg.learningRate * (1 + Math.cos((Math.PI * epoch) / cfg.maxEpochs))) / 2;
       // A fresh shuffle of the sorted list: the order depends only on the saved RNG state, so a
       // resumed run sees the same batches as an uninterrupted one.
       const trainIdx = Int32Array.from(split.train);
@@ -183,14 +208,18 @@ export async function trainClassifier(
         const x = batchTensor(data, idx, { rng: augRng, flip: cfg.augment.flip, shift: cfg.augment.shift });
         const y = tf.tensor1d(Array.from(idx, (i) => labels[i]), 'int32');
         let stats: tf.Tensor | undefined;
+        const dropSeed = (cfg.arch.dropout ?? 0) > 0 ? augRng.seed() : 0;
         const loss = opt.minimize(() => {
-          const [logits] = net.apply(x, { training: true }) as tf.Tensor2D[];
+          const logits = trainingLogits(net, cfg, x, dropSeed);
           const onehot = tf.oneHot(y, numClasses);
-          stats = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')));
-          return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+          const ce = tf.losses.softmaxCrossEntropy(onehot, logits, undefined, cfg.labelSmoothing ?? 0) as tf.Scalar;
+          stats = tf.keep(tf.stack([tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')), ce]));
+          // L2 on the kernels; the reported loss stays the cross-entropy alone.
+          return (cfg.weightDecay ?? 0) > 0 ? (tf.add(ce, tf.mul(cfg.weightDecay!, tf.addN(kernels.map((k) => tf.sum(tf.square(k)))))) as tf.Scalar) : ce;
         }, true, vars)!;
-        lossSum += loss.dataSync()[0] * idx.length;
-        correct += stats!.dataSync()[0];
+        const [right, ce] = stats!.dataSync();
+        lossSum += ce * idx.length;
+        correct += right;
         seen += idx.length;
         tf.dispose([x, y, loss, stats!]);
         // Let signals and timers through between batches.

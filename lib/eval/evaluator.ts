@@ -32,6 +32,13 @@ export interface ClassifierArch {
   blocks: number[];
   /** Width of the penultimate layer f (the FID feature space). */
   features: number;
+  /** 3x3 conv + BN + ReLU layers per block before its max-pool (default 1). */
+  convsPerBlock?: number;
+  /**
+   * Dropout rate on the pooled trunk output and on f during training (default 0). The masks are
+   * drawn from the training RNG, one per batch, so a run (and a resumed run) is repeatable.
+   */
+  dropout?: number;
 }
 
 export interface ClassifierConfig {
@@ -48,6 +55,14 @@ export interface ClassifierConfig {
   heldOutFraction: number;
   /** Random horizontal flips; random shifts of up to `shift` pixels (edges repeated). */
   augment: { flip: boolean; shift: number };
+  /** Learning-rate schedule over maxEpochs: constant, or cosine decay to 0 (default constant). */
+  schedule?: 'constant' | 'cosine';
+  /** L2 penalty weight on conv and dense kernels, added to the loss (default 0). */
+  weightDecay?: number;
+  /** Label smoothing of the cross-entropy targets (default 0). */
+  labelSmoothing?: number;
+  /** Predictions and features are the mean over the image and its mirror image (default false). */
+  flipAverage?: boolean;
   seed: number;
 }
 
@@ -108,10 +123,10 @@ export function buildClassifierNet(c: ClassifierConfig, rng: Rng): tf.LayersMode
   let h: tf.SymbolicTensor = x;
   for (const f of c.arch.stem) h = convBnRelu(h, f, 5, 2);
   for (const f of c.arch.blocks) {
-    h = convBnRelu(h, f, 3, 1);
+    for (let k = 0; k < (c.arch.convsPerBlock ?? 1); k++) h = convBnRelu(h, f, 3, 1);
     h = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: name('pool') }).apply(h) as tf.SymbolicTensor;
   }
-  h = tf.layers.globalAveragePooling2d({ name: name('gap') }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.globalAveragePooling2d({ name: 'ev_gap' }).apply(h) as tf.SymbolicTensor;
   const f = tf.layers.dense({ units: c.arch.features, activation: 'relu', kernelInitializer: init(), name: 'ev_features' }).apply(h) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ units: c.numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: rng.seed() }), name: 'ev_logits' }).apply(f) as tf.SymbolicTensor;
   return tf.model({ inputs: x, outputs: [logits, f], name: 'evaluator' });
@@ -185,7 +200,10 @@ export class Classifier {
   predict(x: tf.Tensor4D): { probs: tf.Tensor2D; features: tf.Tensor2D } {
     return tf.tidy(() => {
       const [logits, f] = this.net.apply(x, { training: false }) as tf.Tensor2D[];
-      return { probs: tf.softmax(logits), features: f };
+      if (!this.config.flipAverage) return { probs: tf.softmax(logits), features: f };
+      // The mirror image is as likely as the image (training flips at random): average over both.
+      const [logitsFlip, fFlip] = this.net.apply(tf.reverse(x, 2), { training: false }) as tf.Tensor2D[];
+      return { probs: tf.mul(0.5, tf.add(tf.softmax(logits), tf.softmax(logitsFlip))) as tf.Tensor2D, features: tf.mul(0.5, tf.add(f, fFlip)) as tf.Tensor2D };
     });
   }
 
