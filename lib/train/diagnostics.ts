@@ -47,7 +47,7 @@ export function labelDependenceOf(images: ArrayLike<number>, numClasses: number,
 /** What labelDependence needs of a model (every GenerativeModel fits). */
 export interface Sampler {
   readonly config: { numClasses: number; zDim: number };
-  sample(labels: ArrayLike<number>, opts?: { z?: tf.Tensor2D }): tf.Tensor4D;
+  sample(labels: ArrayLike<number>, opts?: { z?: tf.Tensor2D; seed?: number }): tf.Tensor4D;
 }
 
 /** Label dependence of `model`'s G over `classes` (default: up to the first 20) with `perClass` fixed codes. */
@@ -59,7 +59,8 @@ export function labelDependence(model: Sampler, opts: { classes?: number[]; perC
   const z = tf.tile(z1, [classes.length, 1]) as tf.Tensor2D;
   const labels = classes.flatMap((c) => new Array<number>(n).fill(c));
   try {
-    const x = model.sample(labels, { z });
+    // A seed with z: the model then draws nothing from its own sampling RNG.
+    const x = model.sample(labels, { z, seed: 0 });
     const size = x.size / labels.length;
     const v = x.dataSync();
     x.dispose();

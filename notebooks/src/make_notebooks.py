@@ -612,6 +612,19 @@ for (const { name, r } of found) {
 }
 """),
     md(r"""
+## Discriminability during training
+
+Each model's top-1 under the evaluator, measured on the table's generated images every 500 steps of training (the last point is the table's number), beside the real test images' accuracy and chance. **What to look for:** a GAN whose curve stays at chance has a G that ignores the label (its sample rows look alike); a curve still rising at the last step says the budget, not the method, ended the comparison. Every run also logs G's *label dependence* (`label_dep`: how much G(z, c) changes with c for fixed z; 0 means the label is ignored) and, for CGAN and FM-CGAN, D's *label gap* (`D_label_gap`: D's logit with the right label minus with a wrong one) in its loss log and loss chart below.
+"""),
+    code(r"""
+import { vegaLiteBundle } from './lib/viz/charts';
+
+for (const { name, r } of found) {
+  if (r.curves) await display(await vegaLiteBundle(r.curves, { alt: `${name}: discriminability during training` }));
+  else console.log(`${name}: no step curves in ${r.dir} (results from before they were recorded)`);
+}
+"""),
+    md(r"""
 ## Samples
 
 The sample grids of one dataset (`T.gridsFor`, or the smoke run): real test images, then each model after training; rows are classes, and the same cell of two models' grids used the same z. **What to look for:** CVAE's blur, whether CGAN's rows look like their class, and whether any model repeats one image along a row (mode collapse). The grids of the other datasets are in `results/<dataset>/grids/`.
