@@ -413,6 +413,7 @@ One cell shows everything: a **progress bar**, a **live chart** of every loss te
 - `L_KL` starts near 0 (E's codes start at the prior). It rises as E puts information about each image into z, which good reconstructions need; a KL that stays at 0 would mean the codes carry nothing and G reconstructs from the label alone.
 - `L_G` and its parts `L_G_pixel`, `L_G_fD`, `L_G_fC` should fall: reconstructions improve.
 - `L_GD` and `L_GC` need not fall: D and C keep changing the feature spaces they are measured in. What matters is that they stay bounded; a sudden jump that does not come back, or a NaN, means training diverged (it then stops with an error naming the term, and the last good checkpoint stays on disk).
+- `label_dep` (a panel of its own, measured every 100 steps) is how far apart G(z, c₁) and G(z, c₂) are for the same z, averaged over class pairs (RMS in pixel units; two real images of one class are about 0.6 apart). Near 0, G ignores the label and every row of the grid shows the same images; it should rise early and stay up.
 - In the sample grid, rows should become distinct from each other (class) while each column keeps a common look (z).
 """),
         code("""
@@ -420,6 +421,7 @@ import { Batcher } from './datasets/index';
 import { TrainingMonitor, latestMonitor } from './lib/train/monitor';
 import { train } from './lib/train/loop';
 import { modelGrid } from './lib/train/run';
+import { trainingDiagnostics } from './lib/train/diagnostics';
 
 const batcher = new Batcher(data.train, model.config.batchSize, model.config.seed);
 const gridRows = firstClasses(data.train, 5);
@@ -430,7 +432,7 @@ const monitor = new TrainingMonitor({
   progress: { label: 'CVAE-GAN', terms: ['L_C', 'L_D', 'L_G', 'L_GD', 'L_GC'] },
   grid: { every: S.gridEvery, draw: (step) => modelGrid(model, gridRows, names, `samples at step ${step} (same z in every grid)`), saveDir: `${S.runDir}/grids` },
 });
-const run = await monitor.track(train(model, batcher, { steps: S.steps, checkpointDir: S.checkpointDir, checkpointEvery: S.checkpointEvery, ...loggedHooks(monitor, model, S.runDir) }));
+const run = await monitor.track(train(model, batcher, { steps: S.steps, checkpointDir: S.checkpointDir, checkpointEvery: S.checkpointEvery, diagnostics: trainingDiagnostics(model, undefined, S.diagnosticsEvery), ...loggedHooks(monitor, model, S.runDir) }));
 console.log(`${run.status === 'done' ? 'done' : 'stopped'} at step ${model.step}` + (run.history.length > 1 ? `; ${(run.msPerStep / 1000).toFixed(2)} s per step in this session` : ''));
 """),
         md("""
