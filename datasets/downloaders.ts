@@ -5,8 +5,8 @@
  * themselves and call with `offline: true` (or let findOrFetch do it): the same verification and
  * extraction then run without any connection.
  *
- * Sources, in order: the mirror named by CVAEGAN_DATASET_MIRROR (datasets/paths.ts), then the
- * official hosts. Checksums: the official ones, unless `checksums` or CVAEGAN_DATASET_CHECKSUMS
+ * Sources: the official hosts in order, or only the mirror named by CVAEGAN_DATASET_MIRROR
+ * (datasets/paths.ts) when that is set. Checksums: the official ones, unless `checksums` or CVAEGAN_DATASET_CHECKSUMS
  * replace them.
  */
 import { existsSync, mkdirSync, readdirSync } from 'fs';
@@ -114,7 +114,7 @@ export async function downloadFlowers102(opts: DownloaderOptions & { baseUrl?: s
   for (const [file, official] of Object.entries(FLOWERS102_FILES)) {
     // Once extracted, the archive is no longer needed (the user may delete it to save 345 MB).
     if (file === '102flowers.tgz' && alreadyExtracted(archive, root, stamp)) continue;
-    await fetchFirst([...mirrorUrls('flowers102', file), base + file], join(root, file), { ...fetchOptions(opts), ...expected(file, official, opts), label: file });
+    await fetchFirst(opts.baseUrl ? [base + file] : mirrorUrls('flowers102', file, [base + file]), join(root, file), { ...fetchOptions(opts), ...expected(file, official, opts), label: file });
   }
   if (!alreadyExtracted(archive, root, stamp)) await extractTgz(archive, root, stamp, opts.progress ?? true);
   checkFlowersLayout(root);
@@ -140,7 +140,7 @@ export async function downloadCub200(opts: DownloaderOptions & { mirrors?: strin
   const want = expected(CUB200_ARCHIVE, CUB200_FILE, opts);
   const stamp = want.md5 ?? want.sha256!;
   if (!alreadyExtracted(archive, root, stamp)) {
-    const mirrors = opts.mirrors ?? [...mirrorUrls('cub200', CUB200_ARCHIVE), ...CUB200_MIRRORS];
+    const mirrors = opts.mirrors ?? mirrorUrls('cub200', CUB200_ARCHIVE, CUB200_MIRRORS);
     const failures: string[] = [];
     for (const url of mirrors) {
       try {
@@ -185,7 +185,7 @@ export async function downloadLfw(opts: DownloaderOptions & { funneled?: boolean
   const want = expected(file, LFW_FILES[file], opts);
   const stamp = want.sha256 ?? want.md5!;
   if (!alreadyExtracted(archive, root, stamp)) {
-    await fetchFirst(opts.mirrors ?? [...mirrorUrls('lfw', file), ...LFW_FILES[file].mirrors], archive, { ...fetchOptions(opts), ...want, label: file });
+    await fetchFirst(opts.mirrors ?? mirrorUrls('lfw', file, LFW_FILES[file].mirrors), archive, { ...fetchOptions(opts), ...want, label: file });
     await extractTgz(archive, root, stamp, opts.progress ?? true);
   }
   try {

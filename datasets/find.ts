@@ -90,7 +90,7 @@ export function officialFilesHint(name: DatasetName): string {
   return `lfw.tgz (${MB(lfw.size!)}) from ${lfw.mirrors.join(' or ')}`;
 }
 
-const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/\.+$/, '');
 
 function describeLocal(name: DatasetName, root: string): string {
   if (root === downloadRoot(name)) return 'a local copy in the download folder';

@@ -7,8 +7,9 @@
  *   live in `../shared/datasets/` beside the checkout; `CVAEGAN_SHARED_DATASETS` overrides that.
  * - Preprocessed caches default to `.cache/` inside the repository; `CVAEGAN_CACHE_DIR` overrides.
  * - `CVAEGAN_OFFLINE=1`: no downloader opens a connection (local copies only).
- * - `CVAEGAN_DATASET_MIRROR=<url>`: downloaders try `<url>/<dataset>/<official file name>` before
- *   the official hosts (a lab's cache, or the local server of the newcomer test).
+ * - `CVAEGAN_DATASET_MIRROR=<url>`: downloaders fetch `<url>/<dataset>/<official file name>` instead
+ *   of the official hosts (a lab's cache, or the local server of the newcomer test, which must never
+ *   reach the real hosts).
  * - `CVAEGAN_DATASET_CHECKSUMS=<file.json>`: `{ "<file name>": "<md5 or sha-256 hex>" }` replacing
  *   the official checksums, for mirrors that repackage the files and for tests (the `checksums`
  *   option of the downloaders, from the environment).
@@ -38,10 +39,10 @@ export function offlineByEnvironment(): boolean {
   return truthy(process.env.CVAEGAN_OFFLINE);
 }
 
-/** `<CVAEGAN_DATASET_MIRROR>/<dataset>/<file>`, or nothing when no mirror is set. */
-export function mirrorUrls(dataset: string, file: string): string[] {
+/** `[<CVAEGAN_DATASET_MIRROR>/<dataset>/<file>]` when a mirror is set, else `official`. */
+export function mirrorUrls(dataset: string, file: string, official: readonly string[]): string[] {
   const base = process.env.CVAEGAN_DATASET_MIRROR?.trim();
-  return base ? [`${base.replace(/\/+$/, '')}/${dataset}/${file}`] : [];
+  return base ? [`${base.replace(/\/+$/, '')}/${dataset}/${file}`] : [...official];
 }
 
 /** Checksum overrides from the JSON file named by CVAEGAN_DATASET_CHECKSUMS ({} when unset). */
