@@ -79,16 +79,18 @@ export async function openInJupyterLab(notebook: string, env: Record<string, str
 
 /**
  * Opens `notebook` (relative to the server's root) of a JupyterLab already listening at `base` in
- * headless Chromium and waits until its kernel is idle. The caller closes `browser`.
+ * headless Chromium and waits until its kernel is idle. `workspace`: a JupyterLab workspace of that
+ * name, so that a second notebook opens alone instead of beside the ones the default workspace
+ * remembers. The caller closes `browser`.
  */
-export async function openNotebookPage(base: string, token: string, notebook: string): Promise<{ browser: Browser; page: Page; url: string }> {
+export async function openNotebookPage(base: string, token: string, notebook: string, workspace?: string): Promise<{ browser: Browser; page: Page; url: string }> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const url = `${base}/lab/tree/${notebook}?token=${token}`;
+    const url = `${base}/lab/${workspace ? `workspaces/${workspace}/` : ''}tree/${notebook}?token=${token}`;
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     await page.locator('.jp-NotebookPanel').first().waitFor({ timeout: 60_000 });
     await waitForIdleKernel(page, 120_000);
