@@ -7,8 +7,8 @@
  *
  * As a classification set: one class per person, classes ordered by image count (most first, ties
  * by name), so "the first 20 classes" are the best-populated people. Most people have one or two
- * photos, so the loader keeps only people with at least LFW_MIN_IMAGES (20: 62 people, 3,023
- * images) unless told otherwise (`classes.minImages`). There is no official identification split:
+ * photos, so the loader keeps only people with at least LFW_MIN_IMAGES photos (20: 62 people)
+ * unless told otherwise (`classes.minImages`). There is no official identification split:
  * the per-identity 80/20 hashing rule of datasets/faces.ts is used.
  *
  * Crop ('face', the loader's default for LFW): rows 70-195 of the 250-px frame, the band that
