@@ -140,13 +140,13 @@ test('the mirror failing: the message says why and what to do; the official host
   assert.ok(server.log.every((l) => !/robots\.ox/.test(l.path)));
 });
 
-test('npm run train --no-download never touches the network and says what to do; the default downloads', { timeout: 600_000 }, async () => {
+test('npm run train / reproduce --no-download never touch the network and say what to do; the default downloads', { timeout: 600_000 }, async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, CVAEGAN_SMOKE: '1' };
   delete env.CVAEGAN_OFFLINE;
   // Asynchronous: the mirror answers from this process.
-  const cli = (args: string[]) =>
+  const cli = (args: string[], script = 'scripts/train.ts') =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', 'scripts/train.ts', ...args], { cwd: ROOT, env });
+      const p = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env });
       let out = '';
       let err = '';
       p.stdout.on('data', (b: Buffer) => (out += b));
@@ -157,6 +157,9 @@ test('npm run train --no-download never touches the network and says what to do;
   const off = await cli(['--dataset', 'flowers', '--model', 'cvaegan', '--no-download', '--out', fresh('run-off')]);
   assert.equal(off.code, 1, off.out + off.err);
   assert.match(off.err, /flowers102: no local copy .* downloads are off .*To work offline/);
+  const reproduceOff = await cli(['--dataset', 'birds', '--no-download', '--out', fresh('repro-off')], 'scripts/reproduce.ts');
+  assert.equal(reproduceOff.code, 1, reproduceOff.out + reproduceOff.err);
+  assert.match(reproduceOff.err, /cub200: no local copy .* downloads are off .*fetch CUB_200_2011\.tgz \(1151 MB\)/);
   assert.equal(server.log.length, before);
   const on = await cli(['--dataset', 'faces', '--model', 'cvae', '--steps', '2', '--out', fresh('run-on')]);
   assert.equal(on.code, 0, on.out + on.err);
