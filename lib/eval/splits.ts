@@ -3,7 +3,7 @@
  * (loadSplit), and subsets of a dataset as datasets of their own.
  */
 import { basename } from 'path';
-import { indexDataset, loadDataset, resolveRoot, splitIdentity } from '../../datasets/index';
+import { indexDataset, loadDataset, resolveRoot, selectClassIds, splitIdentity, withDefaultSelection } from '../../datasets/index';
 import type { DatasetName, ImageDataset } from '../../datasets/index';
 
 /** Share of each class's images in the test split, and how it is drawn (datasets/faces.ts's rule). */
@@ -48,6 +48,7 @@ export async function loadSplit(opts: { dataset: DatasetName; resolution: 32 | 6
   }
   const small = byClass.map((idx, c) => ({ c, n: idx.length })).filter((x) => x.n < 5);
   if (small.length) throw new Error(`${opts.dataset}: classes ${small.map((x) => `${all.classNames[x.c]} (${x.n})`).join(', ')} have fewer than 5 images; an 80/20 split needs more`);
-  const totalClasses = indexDataset(opts.dataset, resolveRoot(opts.dataset, opts.root), 'all').classNames.length;
+  // Classes of the copy that the dataset's default selection keeps (LFW: people with >= 20 photos).
+  const totalClasses = selectClassIds(indexDataset(opts.dataset, resolveRoot(opts.dataset, opts.root), 'all'), withDefaultSelection(opts.dataset)).length;
   return { train: subsetDataset(all, train, 'train'), test: subsetDataset(all, test, 'test'), totalClasses };
 }
