@@ -232,19 +232,51 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
   };
 }
 
-/** Loads the weights saved by addModelFiles into an existing model of the same architecture. */
-export function loadModelWeights(dir: string, prefix: string, model: tf.LayersModel): void {
+/**
+ * Throws when a float32 tensor in tfjs-encoded `data` holds NaN or Infinity: such a checkpoint was
+ * saved from a diverged model, and every step from it would fail (or train on garbage).
+ */
+function checkFiniteData(dir: string, what: string, data: ArrayBuffer, specs: tf.io.WeightsManifestEntry[]): void {
+  let offset = 0;
+  for (const s of specs) {
+    if (!['float32', 'int32', 'bool'].includes(s.dtype)) return; // sizes of other dtypes vary; none is written here
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    const bytes = size * (s.dtype === 'bool' ? 1 : 4);
+    if (s.dtype === 'float32' && !s.quantization) {
+      const values = new Float32Array(data.slice(offset, offset + bytes));
+      const i = values.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0) {
+        throw new Error(
+          `checkpoint at ${dir} holds ${values[i]} in ${what} '${s.name}' (value ${i} of ${size}): it was saved from a diverged model, and training or sampling from it cannot work. Resume from an earlier copy of this checkpoint, or start afresh in a new folder.`,
+        );
+      }
+    }
+    offset += s.quantization ? size * (s.quantization.dtype === 'uint8' ? 1 : 2) : bytes;
+  }
+}
+
+/** Reads and checks (complete, finite) the weights of one network saved by addModelFiles. The caller disposes them. */
+export function readModelWeights(dir: string, prefix: string): tf.NamedTensorMap {
   const json = JSON.parse(readCheckpointFile(dir, `${prefix}/model.json`).toString('utf8')) as tf.io.ModelJSON;
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const data = toArrayBuffer(readCheckpointFile(dir, `${prefix}/weights.bin`));
-  const weights = tf.io.decodeWeights(data, specs);
+  checkFiniteData(dir, `network ${prefix}'s weight`, data, specs);
+  return tf.io.decodeWeights(data, specs);
+}
+
+/**
+ * Loads the weights saved by addModelFiles into an existing model of the same architecture;
+ * `weights` (from readModelWeights, disposed by the caller) when they were read already.
+ */
+export function loadModelWeights(dir: string, prefix: string, model: tf.LayersModel, weights?: tf.NamedTensorMap): void {
+  const w = weights ?? readModelWeights(dir, prefix);
   try {
     // strict: every weight of the model must be present and shaped as saved.
-    model.loadWeights(weights, true);
+    model.loadWeights(w, true);
   } catch (e) {
     throw new Error(`checkpoint at ${dir}: network ${prefix} does not fit this model (${(e as Error).message}); was it saved with a different config?`);
   } finally {
-    tf.dispose(Object.values(weights));
+    if (!weights) tf.dispose(Object.values(w));
   }
 }
 
@@ -257,6 +289,8 @@ export async function addTensorFile(files: CheckpointFiles, rel: string, tensors
 
 /** Decodes a tensor file written by addTensorFile, in manifest order. The caller owns the tensors. */
 export function readTensorFile(dir: string, rel: string, specs: tf.io.WeightsManifestEntry[]): NamedTensor[] {
-  const map = tf.io.decodeWeights(toArrayBuffer(readCheckpointFile(dir, rel)), specs);
+  const data = toArrayBuffer(readCheckpointFile(dir, rel));
+  checkFiniteData(dir, `${rel}'s tensor`, data, specs);
+  const map = tf.io.decodeWeights(data, specs);
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }
