@@ -11,6 +11,7 @@ import {
   addModelFiles, addTensorFile, CheckpointFiles, hasCheckpoint, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
 } from '../model/checkpoint';
 import { Rng, RngState } from '../model/rng';
+import { adamPowers, setAdamPowers } from '../model/rollback';
 import type { ImageBatch } from '../viz/grid';
 import { batchTensor, buildClassifierNet, Classifier, CLASSIFIER_KIND, classifierConfig, ClassifierConfig, ClassifierPreset, EpochRecord, subsetBytes, toBytes } from './evaluator';
 import { top1Accuracy } from './metrics';
@@ -165,6 +166,8 @@ export async function trainClassifier(
       const ow = readTensorFile(dir, 'optimizer.bin', meta.optimizer as tf.io.WeightsManifestEntry[]);
       await opt.setWeights(ow);
       tf.dispose(ow.map((t) => t.tensor));
+      // beta1^t, beta2^t as saved: setWeights recomputes them with pow(), off in the last bits.
+      if (meta.adamPowers) setAdamPowers(opt, meta.adamPowers as [number, number]);
       best = readTensorFile(dir, 'best.bin', meta.best as tf.io.WeightsManifestEntry[]).map((t) => t.tensor);
       history = meta.history as EpochRecord[];
       bestEpoch = meta.bestEpoch as number;
@@ -183,6 +186,7 @@ export async function trainClassifier(
       const meta: Record<string, unknown> = { kind: CLASSIFIER_KIND, step: history.length, config: cfg, history, bestEpoch, bestAccuracy: bestAcc, bestLoss, done };
       if (!done) {
         meta.optimizer = await optimizerFiles(files, opt);
+        meta.adamPowers = adamPowers(opt);
         meta.best = await addTensorFile(files, 'best.bin', best!.map((t, i) => ({ name: `w${i}`, tensor: t })));
         meta.rng = rng.state();
         meta.augRng = augRng.state();
