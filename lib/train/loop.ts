@@ -15,7 +15,7 @@
  *   `shouldStop` is polled before each one. This file prints nothing unless given `log`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hasCheckpoint } from '../model/checkpoint';
+import { checkCheckpointWritable, hasCheckpoint } from '../model/checkpoint';
 import { NonFiniteInputError, NonFiniteLossError } from '../model/losses';
 import type { GenerativeModel, StepResult } from '../model/interface';
 
@@ -82,6 +82,8 @@ export async function train(model: GenerativeModel, batcher: BatchSource, opts: 
   let checkpoint: { dir: string; step: number } | undefined;
   let resumedFrom: number | undefined;
 
+  // A folder a checkpoint cannot be saved to fails now, not at the first save after training.
+  if (dir) checkCheckpointWritable(dir);
   if (dir && hasCheckpoint(dir)) {
     const meta = await model.restore(dir);
     const extra = meta.extra as { batcher?: object } | null;
