@@ -1,6 +1,24 @@
 /** What `npm run train` and `npm run reproduce` share: integer options, Ctrl-C handling, exit codes. */
 import { stopOnInterrupt } from '../lib/train/interrupt';
 
+/**
+ * The command line with `--name -5` joined into `--name=-5` for string options: Node's parseArgs
+ * refuses a value that starts with a dash as "ambiguous", where the user meant a (negative)
+ * number, which positiveInt then rejects with a message that says what is wrong.
+ */
+export function joinNegativeValues(args: readonly string[], options: Record<string, { type: 'string' | 'boolean' }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([^=]+)$/.exec(args[i])?.[1];
+    if (name && options[name]?.type === 'string' && i + 1 < args.length && /^-[\d.]/.test(args[i + 1])) {
+      out.push(`${args[i]}=${args[++i]}`);
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
+}
+
 /** A command-line option that must be a positive integer, or undefined when not given. */
 export function positiveInt(name: string, s: string | undefined): number | undefined {
   if (s === undefined) return undefined;

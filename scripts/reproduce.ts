@@ -11,7 +11,7 @@
  * Ctrl-C stops at the next step after writing a checkpoint (a second Ctrl-C exits at once).
  */
 import { parseArgs } from 'node:util';
-import { positiveInt as int, runMain, runStoppable } from './cli';
+import { joinNegativeValues, positiveInt as int, runMain, runStoppable } from './cli';
 import type { ModelKind } from '../lib/model/factory';
 import type { RunPreset } from '../lib/eval/budget';
 import { planBudget } from '../lib/eval/plan';
@@ -22,13 +22,12 @@ const USAGE = `usage: npm run reproduce -- --dataset flowers|birds|faces [--pres
        npm run reproduce -- --dataset flowers --preset cpu --plan MINUTES   (measure; how many steps fit)`;
 
 async function main(): Promise<number> {
-  const { values: v } = parseArgs({
-    options: {
-      dataset: { type: 'string' }, preset: { type: 'string', default: 'cpu' }, steps: { type: 'string' }, classes: { type: 'string' },
-      'per-class': { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, results: { type: 'string' }, root: { type: 'string' },
-      seed: { type: 'string' }, smoke: { type: 'boolean' }, plan: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const options = {
+    dataset: { type: 'string' }, preset: { type: 'string', default: 'cpu' }, steps: { type: 'string' }, classes: { type: 'string' },
+    'per-class': { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, results: { type: 'string' }, root: { type: 'string' },
+    seed: { type: 'string' }, smoke: { type: 'boolean' }, plan: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  } as const;
+  const { values: v } = parseArgs({ options, args: joinNegativeValues(process.argv.slice(2), options) });
   if (v.help || !v.dataset) {
     console.log(USAGE);
     return v.help ? 0 : 2;

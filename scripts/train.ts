@@ -8,7 +8,7 @@
  * Ctrl-C stops after the current step and writes a checkpoint; `--resume` continues it.
  */
 import { parseArgs } from 'node:util';
-import { positiveInt as int, runMain, runStoppable } from './cli';
+import { joinNegativeValues, positiveInt as int, runMain, runStoppable } from './cli';
 import type { ModelKind } from '../lib/model/factory';
 import type { RunPreset } from '../lib/eval/budget';
 import { trainOne } from '../lib/eval/train-one';
@@ -17,13 +17,12 @@ const USAGE = `usage: npm run train -- --dataset flowers|birds|faces --model cva
        [--steps N] [--classes K] [--out DIR] [--resume] [--checkpoint-every N] [--grid-every N] [--root DIR] [--seed S] [--smoke]`;
 
 async function main(): Promise<number> {
-  const { values: v } = parseArgs({
-    options: {
-      dataset: { type: 'string' }, model: { type: 'string' }, preset: { type: 'string', default: 'cpu' }, steps: { type: 'string' },
-      classes: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'checkpoint-every': { type: 'string' },
-      'grid-every': { type: 'string' }, root: { type: 'string' }, seed: { type: 'string' }, smoke: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const options = {
+    dataset: { type: 'string' }, model: { type: 'string' }, preset: { type: 'string', default: 'cpu' }, steps: { type: 'string' },
+    classes: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, 'checkpoint-every': { type: 'string' },
+    'grid-every': { type: 'string' }, root: { type: 'string' }, seed: { type: 'string' }, smoke: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } as const;
+  const { values: v } = parseArgs({ options, args: joinNegativeValues(process.argv.slice(2), options) });
   if (v.help || !v.dataset || !v.model) {
     console.log(USAGE);
     return v.help ? 0 : 2;

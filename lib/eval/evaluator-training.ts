@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  addModelFiles, addTensorFile, CheckpointFiles, hasCheckpoint, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
+  addModelFiles, addTensorFile, checkCheckpointWritable, CheckpointFiles, hasCheckpoint, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
 } from '../model/checkpoint';
 import { Rng, RngState } from '../model/rng';
 import { adamPowers, setAdamPowers } from '../model/rollback';
@@ -121,6 +121,7 @@ export async function trainClassifier(
   for (let i = 0; i < n; i++) if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < numClasses)) throw new Error(`trainClassifier: label ${labels[i]} at ${i} is not in 0..${numClasses - 1}`);
   const cfg = classifierConfig(preset, h, numClasses, overrides);
 
+  if (dir) checkCheckpointWritable(dir); // a read-only folder fails now, not after the first epoch
   if (dir && hasCheckpoint(dir) && readCheckpointMeta(dir).done) {
     const done = await Classifier.load(dir);
     if (JSON.stringify(done.config) !== JSON.stringify(cfg)) {
