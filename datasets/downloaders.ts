@@ -50,8 +50,8 @@ function expected(file: string, official: OfficialFile, opts: DownloaderOptions)
 }
 
 function fetchOptions(opts: DownloaderOptions): FetchOptions {
-  const { timeoutMs, retries, retryDelayMs, headers, progress } = opts;
-  return { timeoutMs, retries, retryDelayMs, headers, progress };
+  const { timeoutMs, minRate, retries, retryDelayMs, headers, progress } = opts;
+  return { timeoutMs, minRate, retries, retryDelayMs, headers, progress };
 }
 
 /** Downloads, verifies and extracts Oxford 102 flowers into `root`; returns `root`. */

@@ -28,6 +28,8 @@ interface Route {
   cutAfter?: number;
   /** For this many requests, send part of the body and then nothing (the client must time out). */
   stallTimes?: number;
+  /** Send the body one byte every this many ms (never idle long enough for the idle timeout). */
+  trickleMs?: number;
 }
 
 /** A tiny file server with Range support and scripted failures; `log` records every request. */
@@ -80,6 +82,19 @@ class LocalServer {
       route.stallTimes--;
       res.write(body.subarray(0, Math.min(1000, body.length)));
       return; // never ends; closeAllConnections() cleans up
+    }
+    if (route.trickleMs) {
+      let i = 0;
+      const t = setInterval(() => {
+        if (res.destroyed || i >= body.length) {
+          clearInterval(t);
+          if (!res.destroyed) res.end();
+          return;
+        }
+        res.write(body.subarray(i, ++i));
+      }, route.trickleMs);
+      res.on('close', () => clearInterval(t));
+      return;
     }
     if (route.cutTimes) {
       route.cutTimes--;
@@ -169,6 +184,24 @@ test('downloadFile: a stalled server times out, keeps the partial file, and a re
   assert.ok(readFileSync(dest).equals(body));
 });
 
+test('downloadFile and fetchBuffer: a server that trickles (never idle, far too slow) is abandoned with a clear message; the bytes are kept', async () => {
+  const s = await serve();
+  const body = randomBytes(5_000);
+  s.routes.set('/trickle.bin', { body, trickleMs: 40 });
+  const dest = join(freshDir('trickle'), 'trickle.bin');
+  const t0 = Date.now();
+  const minRate = { bytesPerSecond: 200, windowMs: 600 };
+  await assert.rejects(downloadFile(s.url('/trickle.bin'), dest, { ...quiet, retries: 0, timeoutMs: 5_000, minRate }), (e: Error) => {
+    assert.match(e.message, /trickle\.bin: only \d+ bytes in the last 1 s, below the minimum of 200 bytes\/s \(the server trickles; timed out\)/);
+    assert.match(e.message, /bytes received are kept in .*trickle\.bin\.part; call again to resume/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 4_000, 'abandoned after about one window, not the idle timeout');
+  assert.ok(statSync(`${dest}.part`).size > 0);
+  const { fetchBuffer } = await import('../datasets/fetcher');
+  await assert.rejects(fetchBuffer(s.url('/trickle.bin'), { retries: 0, timeoutMs: 5_000, minRate }), /below the minimum of 200 bytes\/s/);
+});
+
 test('downloadFile: 404 fails at once with the URL and status; an HTML page is refused', async () => {
   const s = await serve();
   const dest = join(freshDir('404'), 'gone.bin');
@@ -180,6 +213,7 @@ test('downloadFile: 404 fails at once with the URL and status; an HTML page is r
   });
   assert.equal(s.requests('/gone.bin'), 1, 'a 404 is not retried');
   assert.ok(!existsSync(dest));
+  assert.deepEqual(readdirSync(join(dest, '..')), [], 'no .part or .part.url left behind');
   s.routes.set('/login', { body: Buffer.from('<html>sign in</html>'), type: 'text/html; charset=utf-8' });
   await assert.rejects(downloadFile(s.url('/login'), join(freshDir('html'), 'x.tgz'), quiet), /returned an HTML page instead of x\.tgz/);
 });
