@@ -18,12 +18,15 @@ interface Huffman {
   mincode: Int32Array;
   valptr: Int32Array;
   values: Uint8Array;
+  /** The next 8 bits -> (code length << 8 | symbol) for codes of at most 8 bits, 0 for longer ones. */
+  fast: Uint16Array;
 }
 
 function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
   const maxcode = new Int32Array(18).fill(-1);
   const mincode = new Int32Array(17);
   const valptr = new Int32Array(17);
+  const fast = new Uint16Array(256);
   let code = 0;
   let k = 0;
   for (let len = 1; len <= 16; len++) {
@@ -31,13 +34,19 @@ function buildHuffman(counts: Uint8Array, values: Uint8Array): Huffman {
     if (n > 0) {
       valptr[len] = k;
       mincode[len] = code;
+      if (len <= 8) {
+        for (let c = code; c < code + n; c++) {
+          const sym = values[k + c - code];
+          for (let pad = 0; pad < 1 << (8 - len); pad++) fast[(c << (8 - len)) | pad] = (len << 8) | sym;
+        }
+      }
       code += n;
       k += n;
       maxcode[len] = code - 1;
     }
     code <<= 1;
   }
-  return { maxcode, mincode, valptr, values };
+  return { maxcode, mincode, valptr, values, fast };
 }
 
 interface Component {
@@ -48,74 +57,92 @@ interface Component {
 
 class Damaged extends Error {}
 
-/** Reads the bits of one scan's entropy-coded segment, un-stuffing FF 00 and stopping at markers. */
+const PREMATURE = 'premature end of data segment (the scan ends before its last block)';
+
+/**
+ * Reads the bits of one scan's entropy-coded segment, un-stuffing FF 00 and stopping at markers:
+ * whole bytes go into an accumulator (`acc`, its low `n` bits unread), so codes are read with a
+ * table lookup and shifts instead of bit by bit.
+ */
 class BitReader {
-  private bit = 0;
-  private byte = 0;
-  /** A marker was reached (its position is `pos`, at its FF). */
-  atMarker = false;
+  private acc = 0;
+  private n = 0;
+  /** A marker follows the bytes read so far (`pos` is at its FF). */
+  private marker = false;
   constructor(
     private readonly buf: Uint8Array,
     public pos: number,
   ) {}
 
-  private nextByte(): number {
-    if (this.atMarker) throw new Damaged('premature end of data segment (the scan ends before its last block)');
-    if (this.pos >= this.buf.length) throw new Damaged('file ends inside a scan');
-    const b = this.buf[this.pos];
-    if (b === 0xff) {
-      const m = this.buf[this.pos + 1];
-      if (m === 0x00) {
+  /** Reads bytes until more than 16 bits are unread or a marker is next. */
+  private fill(): void {
+    const buf = this.buf;
+    while (this.n <= 16 && !this.marker) {
+      if (this.pos >= buf.length) throw new Damaged('file ends inside a scan');
+      let b = buf[this.pos];
+      if (b === 0xff) {
+        if (buf[this.pos + 1] !== 0x00) {
+          this.marker = true;
+          break;
+        }
         this.pos += 2;
-        return 0xff;
+        b = 0xff;
+      } else {
+        this.pos++;
       }
-      this.atMarker = true;
-      throw new Damaged('premature end of data segment (the scan ends before its last block)');
+      this.acc = ((this.acc << 8) | b) & 0xffffff;
+      this.n += 8;
     }
-    this.pos++;
-    return b;
   }
 
-  readBit(): number {
-    if (this.bit === 0) {
-      this.byte = this.nextByte();
-      this.bit = 8;
-    }
-    this.bit--;
-    return (this.byte >> this.bit) & 1;
-  }
-
-  readBits(n: number): void {
-    for (let i = 0; i < n; i++) this.readBit();
+  readBits(count: number): void {
+    if (this.n < count) this.fill();
+    if (this.n < count) throw new Damaged(PREMATURE);
+    this.n -= count;
   }
 
   decode(t: Huffman): number {
-    let code = 0;
+    if (this.n < 16) this.fill();
+    if (this.n >= 8) {
+      const e = t.fast[(this.acc >>> (this.n - 8)) & 0xff];
+      if (e !== 0) {
+        this.n -= e >> 8;
+        return e & 0xff;
+      }
+    }
     for (let len = 1; len <= 16; len++) {
-      code = (code << 1) | this.readBit();
-      if (code <= t.maxcode[len]) return t.values[t.valptr[len] + code - t.mincode[len]];
+      if (this.n < len) throw new Damaged(PREMATURE);
+      const code = (this.acc >>> (this.n - len)) & ((1 << len) - 1);
+      if (code <= t.maxcode[len]) {
+        this.n -= len;
+        return t.values[t.valptr[len] + code - t.mincode[len]];
+      }
     }
     throw new Damaged('bad Huffman code');
   }
 
   /** Drops the padding bits of the current byte (before a restart marker or the end of the scan). */
   align(): void {
-    this.bit = 0;
+    this.n -= this.n % 8;
   }
 
   /** The next bytes must be a marker (fill bytes FF allowed); returns it and moves past it. */
   expectMarker(what: string): number {
-    let extraneous = 0;
-    while (this.pos < this.buf.length && !(this.buf[this.pos] === 0xff && this.buf[this.pos + 1] !== 0x00)) {
+    // Whole bytes already read into the accumulator are data after the last block: extraneous.
+    let extraneous = this.n / 8;
+    this.n = 0;
+    this.acc = 0;
+    const buf = this.buf;
+    while (this.pos < buf.length && !(buf[this.pos] === 0xff && buf[this.pos + 1] !== 0x00)) {
       this.pos++;
       extraneous++;
     }
-    if (this.pos >= this.buf.length) throw new Damaged(`no marker after ${what}`);
-    while (this.buf[this.pos + 1] === 0xff) this.pos++;
-    const m = this.buf[this.pos + 1];
+    if (this.pos >= buf.length) throw new Damaged(`no marker after ${what}`);
+    while (buf[this.pos + 1] === 0xff) this.pos++;
+    const m = buf[this.pos + 1];
     if (extraneous > 0) throw new Damaged(`${extraneous} extraneous bytes before marker 0x${(m ?? 0).toString(16)} (${what})`);
     this.pos += 2;
-    this.atMarker = false;
+    this.marker = false;
     return m;
   }
 }

@@ -32,63 +32,16 @@ import { asOneHot, checkFinite, NonFiniteInputError } from './losses';
 import { trainableVars } from './networks';
 import { Rng, RngState } from './rng';
 import { adamPowers as adamPowers_, setAdamPowers, StepJournal } from './rollback';
+import { runStepAsync, runStepSync, type PhaseResult, type PhaseTerms, type StepReads } from './step';
 import type { GenerativeModel, ModelKind, StepResult } from './interface';
 
 /** Builds a model's networks from the config, drawing every initialiser seed from `rng` in a fixed order. */
 export type NetworksBuilder = (config: ModelConfig, rng: Rng) => Record<string, tf.LayersModel>;
 
-/** What one gradient phase computes: the objective to differentiate, and the values to report. */
-export interface PhaseTerms {
-  objective: tf.Scalar;
-  /** Loss terms (checked for NaN/Inf before any update of the phase is applied). */
-  losses: Record<string, tf.Scalar>;
-  /** Diagnostics (not checked). */
-  metrics?: Record<string, tf.Scalar>;
-}
-
-/** What a phase reports, as numbers. */
-export interface PhaseResult {
-  losses: Record<string, number>;
-  metrics: Record<string, number>;
-}
-
-/**
- * A training step (or part of one) that yields each tensor it must read and gets its values back.
- * Run it with runStepSync or runStepAsync; `yield*` nests one in another.
- */
-export type StepReads<T> = Generator<tf.Tensor, T, ArrayLike<number>>;
-
-/** Drives a StepReads with dataSync(); an error while reading is thrown into the step at its yield. */
-export function runStepSync<T>(g: StepReads<T>): T {
-  let r = g.next();
-  while (!r.done) {
-    let values: ArrayLike<number>;
-    try {
-      values = (r.value as tf.Tensor).dataSync() as ArrayLike<number>;
-    } catch (e) {
-      r = g.throw(e);
-      continue;
-    }
-    r = g.next(values);
-  }
-  return r.value as T;
-}
-
-/** Drives a StepReads with `await data()`: no synchronous read anywhere, as WebGPU in Node needs. */
-export async function runStepAsync<T>(g: StepReads<T>): Promise<T> {
-  let r = g.next();
-  while (!r.done) {
-    let values: ArrayLike<number>;
-    try {
-      values = (await (r.value as tf.Tensor).data()) as ArrayLike<number>;
-    } catch (e) {
-      r = g.throw(e);
-      continue;
-    }
-    r = g.next(values);
-  }
-  return r.value as T;
-}
+// The step's drivers and phase types live in step.ts; they are re-exported here, where the model
+// classes have always imported them.
+export { runStepAsync, runStepSync } from './step';
+export type { PhaseResult, PhaseTerms, StepReads } from './step';
 
 /** Runs `fn`, then puts back the non-trainable state (batch-norm moving statistics) of `models`. */
 export function keepingState<T>(models: tf.LayersModel[], fn: () => T): T {
