@@ -187,7 +187,7 @@ export async function trainClassifier(
       const meta: Record<string, unknown> = { kind: CLASSIFIER_KIND, step: history.length, config: cfg, history, bestEpoch, bestAccuracy: bestAcc, bestLoss, done };
       if (!done) {
         meta.optimizer = await optimizerFiles(files, opt);
-        meta.adamPowers = adamPowers(opt);
+        meta.adamPowers = await adamPowers(opt);
         meta.best = await addTensorFile(files, 'best.bin', best!.map((t, i) => ({ name: `w${i}`, tensor: t })));
         meta.rng = rng.state();
         meta.augRng = augRng.state();

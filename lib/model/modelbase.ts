@@ -366,7 +366,7 @@ export abstract class NetworkModel implements GenerativeModel {
     // Adam's beta1^t, beta2^t as it holds them: setWeights() would recompute them with pow(),
     // which differs from the running product in the last bits and makes a resume drift.
     const adamPowers: Record<string, [number, number]> = {};
-    for (const n of this.netNames) adamPowers[n] = adamPowers_(this.opt[n]);
+    for (const n of this.netNames) adamPowers[n] = await adamPowers_(this.opt[n]);
     const stateVars = this.stateVariables();
     const state = stateVars.length > 0 ? await addTensorFile(files, 'state.bin', stateVars) : undefined;
     writeCheckpoint(dir, {

@@ -41,10 +41,10 @@ export function adamInternals(opt: tf.AdamOptimizer): AdamInternals {
   return o;
 }
 
-/** β1^t and β2^t as Adam holds them (float32 values, exact as JS numbers). */
-export function adamPowers(opt: tf.AdamOptimizer): [number, number] {
+/** β1^t and β2^t as Adam holds them (float32 values, exact as JS numbers); read asynchronously, as WebGPU needs. */
+export async function adamPowers(opt: tf.AdamOptimizer): Promise<[number, number]> {
   const a = adamInternals(opt);
-  return [a.accBeta1.dataSync()[0], a.accBeta2.dataSync()[0]];
+  return [(await a.accBeta1.data())[0], (await a.accBeta2.data())[0]];
 }
 
 /** Puts back β1^t and β2^t saved by adamPowers (setWeights has just recomputed them with pow()). */
