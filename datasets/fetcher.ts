@@ -1,13 +1,16 @@
 /**
  * HTTP(S) downloads that survive bad networks: resumable (HTTP Range into `<file>.part`), with an
- * idle timeout and a minimum transfer rate, bounded retries with back-off, redirects, and MD5/size verification. Nothing is
- * thrown away: a partial download stays in `.part` for the next call, and a complete file whose
- * checksum is wrong is renamed aside, never deleted.
+ * idle timeout and a minimum transfer rate, bounded retries with back-off, redirects, and MD5 /
+ * SHA-256 / size verification. Nothing is thrown away: a partial download stays in `.part` for the
+ * next call, and a complete file whose checksum is wrong is renamed aside, never deleted.
+ * `offline: true` never opens a connection: a file already on disk is verified, a missing one is an
+ * OfflineError.
  */
 import { createHash } from 'crypto';
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'fs';
 import * as http from 'http';
 import * as https from 'https';
+import { dirname } from 'path';
 import { ProgressReporter } from './reporter';
 
 export interface FetchOptions {
@@ -30,6 +33,10 @@ export interface FetchOptions {
 export interface DownloadOptions extends FetchOptions {
   /** Expected MD5 (hex); a mismatch is an error and the file is kept aside. */
   md5?: string;
+  /** Expected SHA-256 (hex); checked like `md5` (both may be given). */
+  sha256?: string;
+  /** Never touch the network: verify `dest` if it is there, else throw OfflineError. */
+  offline?: boolean;
   /** Expected size in bytes. */
   size?: number;
   label?: string;
@@ -48,14 +55,30 @@ export class ChecksumError extends Error {
   }
 }
 
+/** A file is not on disk and downloads are off (`offline: true`). */
+export class OfflineError extends Error {
+  constructor(message: string, readonly file: string, readonly url: string) {
+    super(message);
+  }
+}
+
 const MAX_REDIRECTS = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const retryable = (status: number) => status >= 500 || status === 408 || status === 429;
 
 export async function md5File(path: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return (await hashFile(path, ['md5'])).md5;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  return (await hashFile(path, ['sha256'])).sha256;
+}
+
+/** Several digests of one file in one read. */
+async function hashFile(path: string, algorithms: ('md5' | 'sha256')[]): Promise<Record<string, string>> {
+  const hashes = algorithms.map((a) => createHash(a));
+  for await (const chunk of createReadStream(path)) for (const h of hashes) h.update(chunk as Buffer);
+  return Object.fromEntries(algorithms.map((a, i) => [a, hashes[i].digest('hex')]));
 }
 
 /** GET with redirects; resolves with the final response (status < 300) or throws HttpError / network errors. */
@@ -190,9 +213,12 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   const headers = { 'User-Agent': 'cvaegan-ts dataset downloader', ...opts.headers };
 
   if (existsSync(dest)) {
-    if (!opts.md5) return dest;
+    if (!opts.md5 && !opts.sha256) return dest;
     await verify(dest, url, opts);
     return dest;
+  }
+  if (opts.offline) {
+    throw new OfflineError(`${name} is not in ${dirname(dest)} and downloads are off (offline); it comes from ${url}`, dest, url);
   }
   const part = `${dest}.part`;
   const partUrl = `${part}.url`;
@@ -256,16 +282,22 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
 
 async function verify(dest: string, url: string, opts: DownloadOptions): Promise<void> {
   const size = statSync(dest).size;
-  const actual = opts.md5 ? await md5File(dest) : undefined;
+  const algorithms = [...(opts.md5 ? ['md5' as const] : []), ...(opts.sha256 ? ['sha256' as const] : [])];
+  const actual = algorithms.length ? await hashFile(dest, algorithms) : {};
+  const wrongHash = algorithms.find((a) => actual[a] !== opts[a]!.toLowerCase());
   const sizeWrong = opts.size !== undefined && size !== opts.size;
-  if ((opts.md5 && actual !== opts.md5.toLowerCase()) || sizeWrong) {
-    const aside = `${dest}.md5-mismatch-${actual ?? 'size'}`;
+  if (wrongHash || sizeWrong) {
+    const algo = wrongHash ?? algorithms[0];
+    const label = algo === 'sha256' ? 'SHA-256' : 'MD5';
+    const got = algo ? actual[algo] : undefined;
+    const aside = `${dest}.${algo === 'sha256' ? 'sha256' : 'md5'}-mismatch-${got ?? 'size'}`;
     renameSync(dest, aside);
+    const want = algo ? opts[algo]! : '-';
     throw new ChecksumError(
-      `MD5 mismatch for ${dest} (from ${url}): expected ${opts.md5 ?? '-'}${opts.size !== undefined ? ` / ${opts.size} bytes` : ''}, ` +
-        `got ${actual ?? '-'} / ${size} bytes. The file was kept as ${aside} and the next call downloads it again; ` +
+      `${label} mismatch for ${dest} (from ${url}): expected ${want}${opts.size !== undefined ? ` / ${opts.size} bytes` : ''}, ` +
+        `got ${got ?? '-'} / ${size} bytes. The file was kept as ${aside} and the next call downloads it again; ` +
         `if this repeats, the server or mirror serves a different file.`,
-      dest, opts.md5 ?? '', actual ?? '', aside,
+      dest, want === '-' ? '' : want, got ?? '', aside,
     );
   }
 }

@@ -10,6 +10,7 @@
  */
 import { createCanvas, loadImage, type Image } from 'canvas';
 import { jpegScanDamage } from './jpeg-scan';
+import { lfwFaceBox } from './lfw';
 import type { Box, CropMode } from './types';
 
 export class CorruptImageError extends Error {}
@@ -73,6 +74,7 @@ export function cropRect(width: number, height: number, mode: CropMode, box?: Bo
     const side = Math.min(width, height);
     return { x: (width - side) / 2, y: (height - side) / 2, width: side, height: side };
   }
+  if (mode === 'face') return lfwFaceBox(width, height);
   if (!box) throw new Error(`crop 'bbox' needs a bounding box for every image; use crop 'center' or 'full'`);
   // A few official CUB boxes overrun the image by 1-3 px: clip them.
   const x0 = Math.max(0, box.x);

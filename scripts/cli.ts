@@ -1,4 +1,6 @@
-/** What `npm run train` and `npm run reproduce` share: integer options, Ctrl-C handling, exit codes. */
+/** What `npm run train` and `npm run reproduce` share: integer options, finding the data, Ctrl-C handling, exit codes. */
+import { findOrFetch } from '../datasets/index';
+import { DATASET_ALIASES } from '../lib/eval/budget';
 import { stopOnInterrupt } from '../lib/train/interrupt';
 
 /**
@@ -17,6 +19,20 @@ export function joinNegativeValues(args: readonly string[], options: Record<stri
     }
   }
   return out;
+}
+
+/**
+ * The dataset and folder a command runs on. `--root DIR`: that folder. Otherwise a local copy, else
+ * the official files downloaded into datasets/<name>/ (the default, `--download`), and with
+ * `--no-download` (or CVAEGAN_OFFLINE=1) a local copy only. `--dataset faces` with no FaceScrub or
+ * CelebA copy here becomes LFW: the returned dataset name is then 'lfw'.
+ */
+export async function findData(dataset: string, root: string | undefined, download: boolean | undefined): Promise<{ dataset: string; root: string | undefined }> {
+  const name = DATASET_ALIASES[dataset];
+  if (root !== undefined || !name) return { dataset, root };
+  const found = await findOrFetch(name, { offline: download === false ? true : undefined });
+  console.log(`data: ${found.root} (${found.source})`);
+  return { dataset: found.dataset === name ? dataset : found.dataset, root: found.root };
 }
 
 /** A command-line option that must be a positive integer, or undefined when not given. */

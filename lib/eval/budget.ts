@@ -18,10 +18,10 @@ export const TABLE_MODELS: readonly { kind: ModelKind; label: string }[] = [
 
 /** Command-line dataset names. */
 export const DATASET_ALIASES: Record<string, DatasetName> = {
-  flowers: 'flowers102', flowers102: 'flowers102', birds: 'cub200', cub: 'cub200', cub200: 'cub200', faces: 'faces',
+  flowers: 'flowers102', flowers102: 'flowers102', birds: 'cub200', cub: 'cub200', cub200: 'cub200', faces: 'faces', lfw: 'lfw',
 };
 /** Dataset names as captions and log lines write them. */
-export const DATASET_LABEL: Record<DatasetName, string> = { flowers102: 'Oxford-102 Flowers', cub200: 'CUB-200-2011 birds', faces: 'Faces' };
+export const DATASET_LABEL: Record<DatasetName, string> = { flowers102: 'Oxford-102 Flowers', cub200: 'CUB-200-2011 birds', faces: 'Faces', lfw: 'LFW faces' };
 
 /**
  * How much work one reproduction does, per preset. The paper gives no iteration count, optimiser
@@ -46,13 +46,17 @@ export interface Budget {
   perClass: number;
   checkpointEvery: number;
   gridEvery: number;
+  /** Label dependence and D's label gap (lib/train/diagnostics.ts) every this many steps. */
+  diagnosticsEvery: number;
+  /** The evaluator's numbers (top-1, realism, FID) on each model every this many steps: the step curves. */
+  curveEvery: number;
   /** Overrides of the evaluator's training settings. */
   evaluator?: Partial<ClassifierConfig>;
 }
 export type RunPreset = 'paper' | 'cpu' | 'tiny';
 export const BUDGETS: Record<RunPreset | 'smoke', Budget> = {
-  paper: { modelPreset: 'paper', evaluatorPreset: 'paper', steps: 50_000, perClass: 100, checkpointEvery: 1000, gridEvery: 2500 },
-  cpu: { modelPreset: 'cpu', evaluatorPreset: 'cpu', classes: 20, steps: 3000, perClass: 100, checkpointEvery: 200, gridEvery: 500 },
-  tiny: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 5, steps: 200, perClass: 20, checkpointEvery: 50, gridEvery: 50 },
-  smoke: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 3, maxPerClass: 16, steps: 6, perClass: 4, checkpointEvery: 2, gridEvery: 3, evaluator: { maxEpochs: 2, batchSize: 8 } },
+  paper: { modelPreset: 'paper', evaluatorPreset: 'paper', steps: 50_000, perClass: 100, checkpointEvery: 1000, gridEvery: 2500, diagnosticsEvery: 500, curveEvery: 5000 },
+  cpu: { modelPreset: 'cpu', evaluatorPreset: 'cpu', classes: 20, steps: 3000, perClass: 100, checkpointEvery: 200, gridEvery: 500, diagnosticsEvery: 100, curveEvery: 500 },
+  tiny: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 5, steps: 200, perClass: 20, checkpointEvery: 50, gridEvery: 50, diagnosticsEvery: 10, curveEvery: 50 },
+  smoke: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 3, maxPerClass: 16, steps: 6, perClass: 4, checkpointEvery: 2, gridEvery: 3, diagnosticsEvery: 2, curveEvery: 3, evaluator: { maxEpochs: 2, batchSize: 8 } },
 };

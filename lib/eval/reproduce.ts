@@ -21,22 +21,28 @@
  *   manifest.json state.json table.{json,csv,md}
  *   evaluator/                       classifier checkpoint
  *   models/<kind>/checkpoint/        model checkpoint (lib/model/checkpoint.ts)
- *   models/<kind>/losses.jsonl       one line per step (lib/train/losslog.ts)
+ *   models/<kind>/losses.jsonl       one line per step (lib/train/losslog.ts); its diagnostics: G's
+ *                                    label dependence, D's label gap, and the evaluator's numbers
+ *                                    every curveEvery steps
+ *   discriminability.{json,png}      the step curves (curves.ts)
  *   models/<kind>/grids/step-*.png   periodic sample grids (fixed z)
  *   grids/<kind>.png grids/real.png  final sample grids and real test images
  */
 import { join, resolve } from 'path';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
-import { Batcher } from '../../datasets/index';
+import * as tf from '@tensorflow/tfjs';
+import { Batcher, toTensor } from '../../datasets/index';
 import type { DatasetName, ImageDataset } from '../../datasets/index';
 import { initBackend } from '../backend/index';
 import { makeConfig, ModelConfig } from '../model/config';
 import { createModel, loadModel, ModelKind } from '../model/factory';
+import { trainingDiagnostics } from '../train/diagnostics';
 import { modelGrid, Output, runTraining, writeJsonAtomic } from '../train/run';
 import { readLossLog } from '../train/losslog';
 import { realImageGrid } from '../viz/grid';
 import { saveCsv, tableText } from '../viz/tables';
 import { BUDGETS, DATASET_ALIASES, DATASET_LABEL, RunPreset, TABLE_MODELS } from './budget';
+import { writeStepCurves } from './curves';
 import { Classifier, ClassifierConfig, classifierConfig, datasetImages } from './evaluator';
 import { StoppedError, trainClassifier } from './evaluator-training';
 import { evaluate, Evaluation, realFid, referenceStats } from './measure';
@@ -93,6 +99,27 @@ interface StageRecord {
 }
 interface RunState {
   stages: Record<string, StageRecord>;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The real images D's label gap is measured on: up to 64 training images, the same few of every
+ * class (the first ones in the split's order), with their labels. The caller disposes x.
+ */
+export function probeBatch(ds: ImageDataset, size = 64): { x: tf.Tensor4D; labels: number[] } {
+  const perClass = Math.max(1, Math.floor(size / ds.numClasses));
+  const taken = new Array<number>(ds.numClasses).fill(0);
+  const idx: number[] = [];
+  ds.labels.forEach((l, i) => {
+    if (taken[l] < perClass && idx.length < size) {
+      taken[l]++;
+      idx.push(i);
+    }
+  });
+  return { x: toTensor(ds, idx), labels: idx.map((i) => ds.labels[i]) };
 }
 
 function readJson<T>(path: string): T | undefined {
@@ -160,7 +187,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
     resolution,
     classes: { count: K, of: data.totalClasses, rule: classes ? `first ${classes} in class order` : 'all', ids: data.train.classIds, names: data.train.classNames },
     split: { rule: `per class: files sorted by SHA-1 of the base name, first round(${TEST_FRACTION * 100}%) test`, maxPerClass: budget.maxPerClass ?? null, train: data.train.labels.length, test: data.test.labels.length, trainPerClass: countPerClass(data.train), testPerClass: countPerClass(data.test) },
-    budget: { steps, batchSize: config.batchSize, checkpointEvery: budget.checkpointEvery, perClass },
+    budget: { steps, batchSize: config.batchSize, checkpointEvery: budget.checkpointEvery, perClass, diagnosticsEvery: budget.diagnosticsEvery, curveEvery: budget.curveEvery },
     seeds: { model: seed, batcher: seed, evaluation: seed, grid: 1234 },
     modelConfig: config,
     evaluator: evalConfig,
@@ -229,10 +256,24 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
       if (!done(`train:${kind}`)) {
         stage(`train:${kind}`, `${label}, ${steps} steps of batch ${config.batchSize}`);
         const model = createModel(kind, config);
+        const probe = probeBatch(data.train);
         try {
+          // G's label dependence and D's label gap every diagnosticsEvery steps; the evaluator's
+          // numbers on the same generated images as the table's every curveEvery steps (the
+          // step curves of the figure), and at the last step.
+          const diagnose = trainingDiagnostics(model, probe, budget.diagnosticsEvery);
+          const diagnostics = {
+            every: gcd(budget.diagnosticsEvery, budget.curveEvery),
+            measure: (): Record<string, number> => {
+              const d = model.step % budget.diagnosticsEvery === 0 || model.step === steps ? diagnose.measure() : {};
+              if (model.step % budget.curveEvery !== 0 && model.step !== steps) return d;
+              const e = evaluate(model, evaluator, { perClass, seed, reference });
+              return { ...d, top1: 100 * e.accuracy, realism: e.realism, fid: e.fid };
+            },
+          };
           const r = await runTraining({
             model, batcher: new Batcher(data.train, config.batchSize, seed), steps, dir, checkpointEvery: budget.checkpointEvery, gridEvery: budget.gridEvery,
-            gridClasses, classNames: names, label, log: (l) => log(`  ${l}`), progressStream: opts.progressStream, shouldStop,
+            gridClasses, classNames: names, label, log: (l) => log(`  ${l}`), progressStream: opts.progressStream, shouldStop, diagnostics,
           });
           if (r.status === 'stopped') {
             stopped = true;
@@ -243,6 +284,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
           finish(`train:${kind}`, { steps: model.step, trainMinutes: records.reduce((s, x) => s + (x.ms ?? 0), 0) / 60000 });
         } finally {
           model.dispose();
+          probe.x.dispose();
         }
       }
       if (!done(`eval:${kind}`)) {
@@ -270,6 +312,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
     const rows: TableRow[] = [state.stages.reference.result as TableRow, ...TABLE_MODELS.filter((m) => done(`eval:${m.kind}`)).map((m) => state.stages[`eval:${m.kind}`].result as TableRow)];
     const caption = tableCaption(manifest, evaluator, models);
     writeTable(out, rows, caption, manifest);
+    await writeStepCurves(out, models, { realTop1: reference.accuracy * 100, numClasses: K, title: `${DATASET_LABEL[dataset]}: discriminability during training` });
     log(`\n${tableText(displayRows(rows), { caption, precision: 4 })}`);
     if (rows.length > 2) log(orderingText(rows));
     if (opts.results) publish(out, resolve(opts.results), models);
@@ -374,13 +417,13 @@ function writeTable(out: string, rows: TableRow[], caption: string, manifest: ob
  */
 function publish(out: string, dest: string, models: ModelKind[]): void {
   mkdirSync(join(dest, 'grids'), { recursive: true });
-  for (const f of ['table.json', 'table.csv', 'table.md', 'manifest.json']) copyFileSync(join(out, f), join(dest, f));
+  for (const f of ['table.json', 'table.csv', 'table.md', 'manifest.json', 'discriminability.json', 'discriminability.png']) if (existsSync(join(out, f))) copyFileSync(join(out, f), join(dest, f));
   for (const g of existsSync(join(out, 'grids')) ? readdirSync(join(out, 'grids')) : []) copyFileSync(join(out, 'grids', g), join(dest, 'grids', g));
   const r4 = (o: Record<string, number> | undefined) => o && Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number.isFinite(v) ? Number(v.toPrecision(4)) : v]));
   for (const k of models) {
     const dir = join(out, 'models', k);
     if (existsSync(join(dir, 'losses.png'))) copyFileSync(join(dir, 'losses.png'), join(dest, `losses-${k}.png`));
     const records = readLossLog(join(dir, 'losses.jsonl'));
-    if (records.length) writeFileSync(join(dest, `losses-${k}.jsonl`), records.map((r) => JSON.stringify({ step: r.step, losses: r4(r.losses), metrics: r4(r.metrics) }) + '\n').join(''));
+    if (records.length) writeFileSync(join(dest, `losses-${k}.jsonl`), records.map((r) => JSON.stringify({ step: r.step, losses: r4(r.losses), metrics: r4(r.metrics), ...(r.diagnostics ? { diagnostics: r4(r.diagnostics) } : {}) }) + '\n').join(''));
   }
 }

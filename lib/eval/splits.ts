@@ -3,7 +3,7 @@
  * (loadSplit), and subsets of a dataset as datasets of their own.
  */
 import { basename } from 'path';
-import { indexDataset, loadDataset, resolveRoot, splitIdentity } from '../../datasets/index';
+import { indexDataset, loadDataset, resolveRoot, selectClassIds, splitIdentity, withDefaultSelection } from '../../datasets/index';
 import type { DatasetName, ImageDataset } from '../../datasets/index';
 
 /** Share of each class's images in the test split, and how it is drawn (datasets/faces.ts's rule). */
@@ -46,7 +46,8 @@ export async function loadSplit(opts: {
   progress?: boolean;
 }): Promise<DataSplit> {
   const root = resolveRoot(opts.dataset, opts.root);
-  const totalClasses = indexDataset(opts.dataset, root, 'all').classNames.length;
+  // Classes of the copy that the dataset's default selection keeps (LFW: people with >= 20 photos).
+  const totalClasses = selectClassIds(indexDataset(opts.dataset, root, 'all'), withDefaultSelection(opts.dataset)).length;
   if (opts.classes !== undefined && opts.classes > totalClasses) {
     throw new Error(`${opts.dataset}: ${opts.classes} classes asked for (--classes), but the copy at ${root} has ${totalClasses}; ask for at most ${totalClasses}`);
   }

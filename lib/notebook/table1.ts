@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import type { TableRow } from '../eval/reproduce';
+import type { TopLevelSpec } from 'vega-lite';
 import type { Row } from '../viz/tables';
 
 /** The paper's Table 1 (FaceScrub, 530 identities, 128x128; the paper gives no Flowers/CUB rows here). */
@@ -33,6 +34,8 @@ export interface Table1Results {
   grids: { name: string; path: string }[];
   /** Loss charts per model (losses-<kind>.png), where present. */
   lossCharts: { name: string; path: string }[];
+  /** The step curves' vega-lite spec (discriminability.json, lib/eval/curves.ts), where present. */
+  curves?: TopLevelSpec;
 }
 
 /** The results in `dir` (table.json, grids/, losses-*.png), or undefined when there is no table.json. */
@@ -48,7 +51,9 @@ export function readTable1(dir: string): Table1Results | undefined {
   const charts = existsSync(dir) ? readdirSync(dir).filter((f) => /^losses-.*\.png$/.test(f)).map((f) => f.slice(7, -4)) : [];
   const rank = (k: string) => (kinds.includes(k) ? kinds.indexOf(k) : kinds.length);
   const lossCharts = charts.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).map((k) => ({ name: label(k), path: join(dir, `losses-${k}.png`) }));
-  return { dir, caption: t.caption, rows: t.rows, grids, lossCharts };
+  const curvesFile = join(dir, 'discriminability.json');
+  const curves = existsSync(curvesFile) ? (JSON.parse(readFileSync(curvesFile, 'utf8')) as TopLevelSpec) : undefined;
+  return { dir, caption: t.caption, rows: t.rows, grids, lossCharts, curves };
 }
 
 /** The paper's numbers and ours in one table, a row per method in the paper's order. */

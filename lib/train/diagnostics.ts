@@ -47,7 +47,7 @@ export function labelDependenceOf(images: ArrayLike<number>, numClasses: number,
 /** What labelDependence needs of a model (every GenerativeModel fits). */
 export interface Sampler {
   readonly config: { numClasses: number; zDim: number };
-  sample(labels: ArrayLike<number>, opts?: { z?: tf.Tensor2D }): tf.Tensor4D;
+  sample(labels: ArrayLike<number>, opts?: { z?: tf.Tensor2D; seed?: number }): tf.Tensor4D;
 }
 
 /** Label dependence of `model`'s G over `classes` (default: up to the first 20) with `perClass` fixed codes. */
@@ -59,7 +59,8 @@ export function labelDependence(model: Sampler, opts: { classes?: number[]; perC
   const z = tf.tile(z1, [classes.length, 1]) as tf.Tensor2D;
   const labels = classes.flatMap((c) => new Array<number>(n).fill(c));
   try {
-    const x = model.sample(labels, { z });
+    // A seed with z: the model then draws nothing from its own sampling RNG.
+    const x = model.sample(labels, { z, seed: 0 });
     const size = x.size / labels.length;
     const v = x.dataSync();
     x.dispose();
@@ -76,15 +77,16 @@ export interface DiagnosedModel extends Sampler {
 
 /**
  * lib/train.ts's `diagnostics` option for `model`: every `every` steps, `label_dep` (G's label
- * dependence) and, for a label-conditioned D, `D_label_gap` on the probe images (real images with
- * their labels, in [-1, 1]; the caller keeps the tensor alive during training and disposes it).
+ * dependence) and, for a label-conditioned D and when probe images are given, `D_label_gap` on
+ * them (real images with their labels, in [-1, 1]; the caller keeps the tensor alive during
+ * training and disposes it).
  */
-export function trainingDiagnostics(model: DiagnosedModel, probe: { x: tf.Tensor4D; labels: ArrayLike<number> }, every = 100): { every: number; measure(): Record<string, number> } {
+export function trainingDiagnostics(model: DiagnosedModel, probe?: { x: tf.Tensor4D; labels: ArrayLike<number> }, every = 100): { every: number; measure(): Record<string, number> } {
   return {
     every,
     measure: () => ({
       label_dep: labelDependence(model),
-      ...(model.labelGap ? { D_label_gap: model.labelGap(probe.x, probe.labels) } : {}),
+      ...(model.labelGap && probe ? { D_label_gap: model.labelGap(probe.x, probe.labels) } : {}),
     }),
   };
 }

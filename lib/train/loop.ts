@@ -128,7 +128,10 @@ export async function train(model: GenerativeModel, batcher: BatchSource, opts: 
     }
     const rec: TrainRecord = { ...r, ms: performance.now() - t0, epoch: batch.epoch };
     const d = opts.diagnostics;
-    if (d && (r.step % d.every === 0 || r.step === opts.steps)) rec.diagnostics = d.measure();
+    if (d && (r.step % d.every === 0 || r.step === opts.steps)) {
+      const m = d.measure();
+      if (Object.keys(m).length) rec.diagnostics = m;
+    }
     history.push(rec);
     if (logEvery > 0 && r.step % logEvery === 0) {
       log(`step ${r.step} (${rec.ms.toFixed(0)} ms): ${Object.entries(r.losses).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(' ')}`);

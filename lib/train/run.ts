@@ -5,7 +5,7 @@
  *
  * Layout of a model's directory:
  *   checkpoint/        model checkpoint (lib/model/checkpoint.ts)
- *   losses.jsonl       one line per step (losslog.ts)
+ *   losses.jsonl       one line per step (losslog.ts), with the diagnostics on the steps that have them
  *   losses.png         the loss chart
  *   grids/step-*.png   periodic sample grids (fixed z)
  */
@@ -42,6 +42,11 @@ export interface TrainRunOptions extends Output {
   gridClasses: number[];
   classNames: readonly string[];
   label: string;
+  /**
+   * Measurements every `every` steps (lib/train/loop.ts's `diagnostics`, e.g. trainingDiagnostics
+   * plus the evaluator's top-1): logged with their step in losses.jsonl and charted with the losses.
+   */
+  diagnostics?: { every: number; measure(): Record<string, number> };
 }
 
 /** The sample grid of a model: rows = classes, 8 columns sharing one fixed z (seed 1234). */
@@ -69,12 +74,13 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainResult> {
     checkpointDir: ckpt,
     checkpointEvery: o.checkpointEvery,
     shouldStop: o.shouldStop,
+    diagnostics: o.diagnostics,
     logEvery: 0,
     log: (l) => {
       if (l.startsWith('resumed')) log(`${o.label}: ${l}`);
     },
     onStep: (r) => {
-      lossLog.append({ step: r.step, ms: Math.round(r.ms * 10) / 10, epoch: r.epoch, losses: r.losses, metrics: r.metrics });
+      lossLog.append({ step: r.step, ms: Math.round(r.ms * 10) / 10, epoch: r.epoch, losses: r.losses, metrics: r.metrics, ...(r.diagnostics ? { diagnostics: r.diagnostics } : {}) });
       progress.tick(r.step, r.losses);
       if (r.step % o.gridEvery === 0 || r.step === o.steps) grid(r.step);
     },

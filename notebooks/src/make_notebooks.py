@@ -339,7 +339,7 @@ def dataset_notebook(d):
 
 {d['intro']}
 
-The notebook trains CVAE-GAN on {d['what']} and then shows what it learned: a class × z grid, reconstructions of held-out images, {d['swap']} and interpolation. With the default `cpu` preset it uses the first 20 {d['classes_word']} at 32×32 pixels and trains 2,000 steps of batch 16: about 15–30 minutes on two CPU cores with the native TensorFlow backend (`npm run native`), roughly twice that or more on the default wasm backend (the first cell prints which one runs). One line (`PRESET`) switches to the paper's 128×128 networks, which need a GPU. The results of the run saved in this notebook are from the `cpu` preset; with so little compute, expect recognisable colours and layouts per class rather than the paper's detail.
+The notebook trains CVAE-GAN on {d['what']} and then shows what it learned: a class × z grid, reconstructions of held-out images, {d['swap']} and interpolation. With the default `cpu` preset it uses the first 20 {d['classes_word']} at 32×32 pixels and trains 2,000 steps of batch 16: about 15–30 minutes on two CPU cores with the native TensorFlow backend (which `npm start` builds when it can reach PyPI), roughly twice that or more on the wasm fallback (the first cell prints which one runs, and why). One line (`PRESET`) switches to the paper's 128×128 networks, which need a GPU. The results of the run saved in this notebook are from the `cpu` preset; with so little compute, expect recognisable colours and layouts per class rather than the paper's detail.
 """),
         md("""
 ## 1. Settings
@@ -352,7 +352,7 @@ import {{ initBackend, describeBackend }} from './lib/backend/index';
 import {{ runSettings, describeSettings }} from './lib/notebook/settings';
 
 const PRESET = 'cpu';      // 'paper': the paper's 128x128 networks, every class, 50,000 steps of batch 64 (needs a GPU: tfjs-node-gpu)
-const DOWNLOAD = false;    // true: {d['download_comment']}
+const OFFLINE = false;     // true: never touch the network (a local copy only; without one, a message says which files to put where)
 const S = runSettings('{d['name']}', PRESET);
 console.log(describeBackend(await initBackend()));
 console.log(describeSettings(S));
@@ -368,8 +368,8 @@ Images are split 80/20 within each class (files ordered by a hash of their name,
 import {{ findDataset, firstClasses, loggedHooks, pickExamples, shortNames }} from './lib/notebook/kit';
 import {{ loadSplit }} from './lib/eval/splits';
 
-const where = await findDataset(S.dataset, {{ download: DOWNLOAD }});
-const data = await loadSplit({{ dataset: S.dataset, resolution: S.resolution, classes: S.classes, maxPerClass: S.maxPerClass, root: where.root, progress: !S.smoke }});
+const where = await findDataset(S.dataset, {{ offline: OFFLINE }});   // a local copy, else the official files downloaded
+const data = await loadSplit({{ dataset: where.dataset, resolution: S.resolution, classes: S.classes, maxPerClass: S.maxPerClass, root: where.root, progress: !S.smoke }});
 const names = data.train.classNames;
 console.log(`data: ${{where.root}} (${{where.source}})`);
 console.log(`${{data.train.numClasses}} of ${{data.totalClasses}} {d['classes_word']}, ${{data.train.labels.length}} training and ${{data.test.labels.length}} test images at ${{S.resolution}}x${{S.resolution}} px`);
@@ -413,6 +413,7 @@ One cell shows everything: a **progress bar**, a **live chart** of every loss te
 - `L_KL` starts near 0 (E's codes start at the prior). It rises as E puts information about each image into z, which good reconstructions need; a KL that stays at 0 would mean the codes carry nothing and G reconstructs from the label alone.
 - `L_G` and its parts `L_G_pixel`, `L_G_fD`, `L_G_fC` should fall: reconstructions improve.
 - `L_GD` and `L_GC` need not fall: D and C keep changing the feature spaces they are measured in. What matters is that they stay bounded; a sudden jump that does not come back, or a NaN, means training diverged (it then stops with an error naming the term, and the last good checkpoint stays on disk).
+- `label_dep` (a panel of its own, measured every 100 steps) is how far apart G(z, c₁) and G(z, c₂) are for the same z, averaged over class pairs (RMS in pixel units; two real images of one class are about 0.6 apart). Near 0, G ignores the label and every row of the grid shows the same images; it should rise early and stay up.
 - In the sample grid, rows should become distinct from each other (class) while each column keeps a common look (z).
 """),
         code("""
@@ -420,6 +421,7 @@ import { Batcher } from './datasets/index';
 import { TrainingMonitor, latestMonitor } from './lib/train/monitor';
 import { train } from './lib/train/loop';
 import { modelGrid } from './lib/train/run';
+import { trainingDiagnostics } from './lib/train/diagnostics';
 
 const batcher = new Batcher(data.train, model.config.batchSize, model.config.seed);
 const gridRows = firstClasses(data.train, 5);
@@ -430,7 +432,7 @@ const monitor = new TrainingMonitor({
   progress: { label: 'CVAE-GAN', terms: ['L_C', 'L_D', 'L_G', 'L_GD', 'L_GC'] },
   grid: { every: S.gridEvery, draw: (step) => modelGrid(model, gridRows, names, `samples at step ${step} (same z in every grid)`), saveDir: `${S.runDir}/grids` },
 });
-const run = await monitor.track(train(model, batcher, { steps: S.steps, checkpointDir: S.checkpointDir, checkpointEvery: S.checkpointEvery, ...loggedHooks(monitor, model, S.runDir) }));
+const run = await monitor.track(train(model, batcher, { steps: S.steps, checkpointDir: S.checkpointDir, checkpointEvery: S.checkpointEvery, diagnostics: trainingDiagnostics(model, undefined, S.diagnosticsEvery), ...loggedHooks(monitor, model, S.runDir) }));
 console.log(`${run.status === 'done' ? 'done' : 'stopped'} at step ${model.step}` + (run.history.length > 1 ? `; ${(run.msPerStep / 1000).toFixed(2)} s per step in this session` : ''));
 """),
         md("""
@@ -506,8 +508,7 @@ FACES = dict(
     what="face crops, conditioned on identity",
     swap="identity swap", swap_title="Identity swap", swap_grid_title="identity swap",
     classes_word="identities", class_word="identity",
-    download_comment="download FaceScrub (needs the authors' URL list files: findDataset(..., { faceScrubLists })); otherwise the local copy is used",
-    data_text="FaceScrub is distributed as lists of image URLs, and many of them are dead, so there is no archive to download. `findDataset` uses any identity-per-folder copy: `datasets/faces/` (what `downloadFaceScrub` writes from the authors' lists) if present, else the staged copy in `../shared/datasets/faces_celeba`: **CelebA** face crops of 66 identities (22–30 crops each, detected and cropped like FaceScrub, not landmark-aligned). It is a substitute — the same task on different people — and our results on it are not FaceScrub results. `loadSplit` takes the largest centred square of each crop and resizes it.",
+    data_text="FaceScrub is distributed as lists of image URLs, and many of them are dead, so there is no archive to download. `findDataset` takes the first face set it finds: an identity-per-folder copy in `datasets/faces/` (what `downloadFaceScrub` writes from the authors' lists); else the staged copy in `../shared/datasets/faces_celeba`, **CelebA** face crops of 66 identities (22–30 crops each, detected and cropped like FaceScrub, not landmark-aligned), the source of the run saved here and of `results/faces`; else **LFW**, Labeled Faces in the Wild (13,233 photos of 5,749 people, free to download): `datasets/lfw/`, or downloaded there first (`lfw.tgz`, 181 MB from scikit-learn's figshare copy or the UMass host, SHA-256-checked, resumed if interrupted). From LFW it keeps the 62 people with at least 20 photos, most-photographed first, and crops the face square in the middle of each 250×250 frame. CelebA and LFW are substitutes — the same task on different people — and results on them are not FaceScrub results; the line printed below says which set was used. With `OFFLINE = true` nothing touches the network. `loadSplit` takes the largest centred square of each crop (LFW: the face square) and resizes it.",
     look_real="Within a row, pose, expression, lighting and background vary a lot; what the row shares is the person.",
     look_column="the pose, lighting and background should be similar across identities",
     look_swap="pose, expression and lighting",
@@ -520,8 +521,7 @@ FLOWERS = dict(
     what="flower photos, conditioned on species",
     swap="species swap", swap_title="Species swap", swap_grid_title="species swap",
     classes_word="species", class_word="species",
-    download_comment="fetch the official files (102flowers.tgz, imagelabels.mat, setid.mat; ~330 MB) into datasets/flowers102/, falling back to a local copy when the server cannot be reached",
-    data_text="With `DOWNLOAD = true`, `findDataset` fetches the official files from the Oxford VGG server into `datasets/flowers102/` (resumable, checked against the official MD5s, skipped when already complete) and falls back to a local copy when the server cannot be reached. With `DOWNLOAD = false` (the default) nothing touches the network: the download folder is used if it holds a copy, else the staged copy in `../shared/datasets/flowers102` (all 8,189 images, downscaled to 144 px on the shorter side). We take the largest centred square of each photo instead of the paper's segmentation crop. The class subset is the first 20 species in the official label order.",
+    data_text="`findDataset` uses a local copy if there is one: `datasets/flowers102/` (where downloads go), else the staged copy in `../shared/datasets/flowers102` (all 8,189 images, downscaled to 144 px on the shorter side). Without one it downloads the official files from the Oxford VGG server into `datasets/flowers102/` (`102flowers.tgz`, `imagelabels.mat`, `setid.mat`: 345 MB, once; with progress, checked against the official MD5s, resumed if interrupted). With `OFFLINE = true` nothing touches the network, and without a local copy the cell says which files to put where. We take the largest centred square of each photo instead of the paper's segmentation crop. The class subset is the first 20 species in the official label order.",
     look_real="Colour and petal shape are shared within a row; framing, scale and background are not.",
     look_column="framing and background should be similar across species",
     look_swap="framing, scale and background",
@@ -534,8 +534,7 @@ BIRDS = dict(
     what="bird photos, conditioned on species",
     swap="species swap", swap_title="Species swap", swap_grid_title="species swap",
     classes_word="species", class_word="species",
-    download_comment="fetch the official CUB_200_2011.tgz (~1.1 GB, mirrors tried in order) into datasets/cub200/, falling back to a local copy when no mirror can be reached",
-    data_text="With `DOWNLOAD = true`, `findDataset` fetches the official archive into `datasets/cub200/` (several mirrors in order, MD5-checked, resumable) and falls back to a local copy when none can be reached. With `DOWNLOAD = false` (the default) the download folder is used if it holds a copy, else the staged copy in `../shared/datasets/cub200` (classes 001–050 complete, downscaled to 144 px on the shorter side). Each image is cropped to its annotated bounding box (the loader's default for CUB) and resized; the paper's wording on cropping is not known to us. The class subset is the first 20 species in the official order.",
+    data_text="`findDataset` uses a local copy if there is one: `datasets/cub200/` (where downloads go), else the staged copy in `../shared/datasets/cub200` (classes 001–050 complete, downscaled to 144 px on the shorter side). Without one it downloads the official archive into `datasets/cub200/` (`CUB_200_2011.tgz`, 1.15 GB, once; several mirrors in order, MD5-checked, resumed if interrupted). With `OFFLINE = true` nothing touches the network, and without a local copy the cell says which file to put where. Each image is cropped to its annotated bounding box (the loader's default for CUB) and resized; the paper's wording on cropping is not known to us. The class subset is the first 20 species in the official order.",
     look_real="A row shares plumage colours and body shape; pose, scale and background change from image to image.",
     look_column="pose and background colours should be similar across species",
     look_swap="pose and background",
@@ -609,6 +608,19 @@ Our absolute numbers depend on our evaluator, data subset and budget, so what ca
     code(r"""
 for (const { name, r } of found) {
   await showTable(orderingRows(r.rows), { caption: `${name}: model orderings` });
+}
+"""),
+    md(r"""
+## Discriminability during training
+
+Each model's top-1 under the evaluator, measured on the table's generated images every 500 steps of training (the last point is the table's number), beside the real test images' accuracy and chance. **What to look for:** a GAN whose curve stays at chance has a G that ignores the label (its sample rows look alike); a curve still rising at the last step says the budget, not the method, ended the comparison. Every run also logs G's *label dependence* (`label_dep`: how much G(z, c) changes with c for fixed z; 0 means the label is ignored) and, for CGAN and FM-CGAN, D's *label gap* (`D_label_gap`: D's logit with the right label minus with a wrong one) in its loss log and loss chart below.
+"""),
+    code(r"""
+import { vegaLiteBundle } from './lib/viz/charts';
+
+for (const { name, r } of found) {
+  if (r.curves) await display(await vegaLiteBundle(r.curves, { alt: `${name}: discriminability during training` }));
+  else console.log(`${name}: no step curves in ${r.dir} (results from before they were recorded)`);
 }
 """),
     md(r"""
