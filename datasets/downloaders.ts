@@ -80,8 +80,8 @@ function expected(file: string, official: OfficialFile, opts: DownloaderOptions)
 }
 
 function fetchOptions(opts: DownloaderOptions): FetchOptions & { offline?: boolean } {
-  const { timeoutMs, retries, retryDelayMs, headers, progress, offline } = opts;
-  return { timeoutMs, retries, retryDelayMs, headers, progress, offline };
+  const { timeoutMs, minRate, retries, retryDelayMs, headers, progress, offline } = opts;
+  return { timeoutMs, minRate, retries, retryDelayMs, headers, progress, offline };
 }
 
 /**

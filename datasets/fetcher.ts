@@ -1,9 +1,10 @@
 /**
  * HTTP(S) downloads that survive bad networks: resumable (HTTP Range into `<file>.part`), with an
- * idle timeout, bounded retries with back-off, redirects, and MD5 / SHA-256 / size verification.
- * Nothing is thrown away: a partial download stays in `.part` for the next call, and a complete
- * file whose checksum is wrong is renamed aside, never deleted. `offline: true` never opens a
- * connection: a file already on disk is verified, a missing one is an OfflineError.
+ * idle timeout and a minimum transfer rate, bounded retries with back-off, redirects, and MD5 /
+ * SHA-256 / size verification. Nothing is thrown away: a partial download stays in `.part` for the
+ * next call, and a complete file whose checksum is wrong is renamed aside, never deleted.
+ * `offline: true` never opens a connection: a file already on disk is verified, a missing one is an
+ * OfflineError.
  */
 import { createHash } from 'crypto';
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'fs';
@@ -15,6 +16,12 @@ import { ProgressReporter } from './reporter';
 export interface FetchOptions {
   /** Milliseconds without any data before a request is abandoned (default 30 s). */
   timeoutMs?: number;
+  /**
+   * A transfer slower than `bytesPerSecond` over any `windowMs` is abandoned like a timeout (the
+   * idle timeout never fires for a server that trickles a byte every few seconds). Default 1 KiB/s
+   * over 60 s.
+   */
+  minRate?: { bytesPerSecond: number; windowMs: number };
   /** Extra attempts after the first one for network errors, timeouts and HTTP 5xx/408/429 (default 3). */
   retries?: number;
   /** Wait before the first retry, doubled for each later one (default 1 s). */
@@ -125,20 +132,48 @@ function request(url: string, headers: Record<string, string>, timeoutMs: number
   });
 }
 
+const DEFAULT_MIN_RATE = { bytesPerSecond: 1024, windowMs: 60_000 };
+
+/**
+ * Watches one response body: calls `fail` when fewer than minRate.bytesPerSecond arrived over
+ * the last minRate.windowMs. `add(n)` counts bytes; `stop()` ends the watch.
+ */
+function rateGuard(url: string, minRate: { bytesPerSecond: number; windowMs: number }, fail: (e: Error) => void) {
+  const { bytesPerSecond, windowMs } = minRate;
+  const start = Date.now();
+  let received = 0;
+  const samples: { t: number; received: number }[] = [{ t: start, received: 0 }];
+  const timer = setInterval(() => {
+    const now = Date.now();
+    samples.push({ t: now, received });
+    // Keep the newest sample at least a window old as the reference point.
+    while (samples.length > 2 && samples[1].t <= now - windowMs) samples.shift();
+    const ref = samples[0];
+    if (now - ref.t >= windowMs && received - ref.received < (bytesPerSecond * (now - ref.t)) / 1000) {
+      const got = received - ref.received;
+      fail(new Error(`${url}: only ${got} bytes in the last ${((now - ref.t) / 1000).toFixed(0)} s, below the minimum of ${bytesPerSecond} bytes/s (the server trickles; timed out)`));
+    }
+  }, Math.max(10, Math.min(1000, windowMs / 4)));
+  timer.unref();
+  return { add: (n: number) => void (received += n), stop: () => clearInterval(timer) };
+}
+
 /**
  * Writes one response body into `part` (appending when `append`); rejects if the body ends early.
  * Chunks are written synchronously as they arrive: with a piped (buffered) stream, bytes still
  * queued when the connection drops are discarded by Node, and a resume would then refetch them.
  */
-function receive(response: Response, part: string, append: boolean, expectedBytes: number | undefined, bar: ProgressReporter, offset: number): Promise<void> {
+function receive(response: Response, part: string, append: boolean, expectedBytes: number | undefined, bar: ProgressReporter, offset: number, minRate: FetchOptions['minRate']): Promise<void> {
   const { res } = response;
   return new Promise((resolve, reject) => {
     const fd = openSync(part, append ? 'a' : 'w');
     let received = 0;
     let settled = false;
+    const guard = rateGuard(response.url, minRate ?? DEFAULT_MIN_RATE, (e) => settle(e));
     const settle = (e?: Error) => {
       if (settled) return;
       settled = true;
+      guard.stop();
       closeSync(fd);
       if (!e) {
         resolve();
@@ -156,6 +191,7 @@ function receive(response: Response, part: string, append: boolean, expectedByte
         return;
       }
       received += chunk.length;
+      guard.add(chunk.length);
       bar.update(offset + received);
     });
     res.on('aborted', () => settle(new Error(`connection closed after ${received} of ${expectedBytes ?? '?'} bytes`)));
@@ -188,7 +224,6 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   const partUrl = `${part}.url`;
   // A partial file from another URL (another mirror) may hold other bytes: start over.
   if (existsSync(part) && (!existsSync(partUrl) || readFileSync(partUrl, 'utf8') !== url)) rmSync(part);
-  writeFileSync(partUrl, url);
 
   const bar = new ProgressReporter(`download ${name}`, opts.size, { enabled: opts.progress ?? true, unit: 'bytes' });
   let lastError: Error | undefined;
@@ -220,7 +255,9 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
           throw new Error(`server answered the resume request with an unexpected range (${res.headers['content-range']}); starting over`);
         }
         bar.setTotal(opts.size ?? (length !== undefined ? (resumed ? have : 0) + length : undefined));
-        await receive(response, part, resumed, length, bar, resumed ? have : 0);
+        // Which URL the bytes of `part` come from, written with the first of them.
+        writeFileSync(partUrl, url);
+        await receive(response, part, resumed, length, bar, resumed ? have : 0, opts.minRate);
       }
       renameSync(part, dest);
       rmSync(partUrl, { force: true });
@@ -228,10 +265,14 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       await verify(dest, url, opts);
       return dest;
     } catch (e) {
-      if (e instanceof HttpError || e instanceof ChecksumError) throw e;
+      if (e instanceof HttpError || e instanceof ChecksumError) {
+        if (!existsSync(part)) rmSync(partUrl, { force: true }); // nothing was received: no trace
+        throw e;
+      }
       lastError = e as Error;
     }
   }
+  if (!existsSync(part)) rmSync(partUrl, { force: true });
   const kept = existsSync(part) ? statSync(part).size : 0;
   throw new Error(
     `downloading ${url} failed after ${retries + 1} attempt(s): ${lastError?.message}. ` +
@@ -276,12 +317,19 @@ export async function fetchBuffer(url: string, opts: FetchOptions & { maxBytes?:
       const chunks: Buffer[] = [];
       let total = 0;
       await new Promise<void>((resolve, reject) => {
+        let slow: Error | undefined;
+        const guard = rateGuard(response.url, opts.minRate ?? DEFAULT_MIN_RATE, (e) => {
+          slow = e;
+          res.destroy(e);
+        });
+        res.on('close', () => guard.stop());
         res.on('data', (c: Buffer) => {
           total += c.length;
+          guard.add(c.length);
           if (total > maxBytes) res.destroy(new Error(`larger than ${maxBytes} bytes`));
           else chunks.push(c);
         });
-        const fail = (e: Error) => reject(response.timedOut() ? new Error(response.timedOut()) : e);
+        const fail = (e: Error) => reject(slow ?? (response.timedOut() ? new Error(response.timedOut()) : e));
         res.on('aborted', () => fail(new Error('connection closed before the end of the response')));
         res.on('error', fail);
         res.on('end', () => (length !== undefined && total < length ? reject(new Error(`connection closed after ${total} of ${length} bytes`)) : resolve()));

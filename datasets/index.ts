@@ -22,7 +22,8 @@ export { FACES_SPLITS, FACES_TEST_FRACTION, indexFaces, splitIdentity } from './
 export { LFW_FOLDERS, LFW_MIN_IMAGES, LFW_SPLITS, indexLfw, lfwFaceBox, lfwFolder } from './lfw';
 export { parseMat, readMatFile, numericVariable, MatFileError } from './matfile';
 export type { MatVariable } from './matfile';
-export { CorruptImageError, incompleteReason } from './imagefile';
+export { CorruptImageError, cropRect, incompleteReason } from './imagefile';
+export { jpegScanDamage } from './jpeg-scan';
 export { ProgressReporter } from './reporter';
 export { cacheRoot, checksumOverrides, downloadRoot, mirrorUrls, offlineByEnvironment, sharedDatasetsRoot, sharedDataset } from './paths';
 export { downloadFlowers102, downloadCub200, downloadLfw, FLOWERS102_BASE_URL, FLOWERS102_FILES, CUB200_MIRRORS, CUB200_FILE, CUB200_ARCHIVE, LFW_FILES } from './downloaders';

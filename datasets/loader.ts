@@ -23,7 +23,7 @@ import { ProgressReporter } from './reporter';
 import type { ClassSelection, CropMode, DatasetName, ImageDataset, LoadOptions, SourceIndex } from './types';
 
 /** Bump when decoding or resizing changes, so old caches are not reused. */
-const PIPELINE_VERSION = 1;
+const PIPELINE_VERSION = 2; // 2: JPEGs with damaged scan data are skipped (datasets/jpeg-scan.ts)
 export const DATASET_NAMES: readonly DatasetName[] = ['flowers102', 'cub200', 'faces', 'lfw'];
 export const RESOLUTIONS = [32, 64, 128] as const;
 export const DEFAULT_CROP: Record<DatasetName, CropMode> = { flowers102: 'center', cub200: 'bbox', faces: 'center', lfw: 'face' };
@@ -97,6 +97,10 @@ export function selectClassIds(index: SourceIndex, sel: ClassSelection = {}): nu
   if (sel.minImages !== undefined) ids = ids.filter((i) => index.classSizes[i] >= sel.minImages!);
   if (sel.first !== undefined) {
     if (!Number.isInteger(sel.first) || sel.first < 1) throw new Error(`classes.first must be a positive integer, got ${sel.first}`);
+    if (sel.first > ids.length) {
+      const what = ids.length === n ? `the copy at ${index.root} has ${n} classes` : `${ids.length} of its ${n} classes pass the other filters (${JSON.stringify({ ...sel, first: undefined })})`;
+      throw new Error(`${index.name}: classes.first asks for the first ${sel.first} classes, but ${what}; ask for at most ${ids.length}`);
+    }
     ids = ids.slice(0, sel.first);
   }
   if (ids.length === 0) throw new Error(`${index.name}: the class selection ${JSON.stringify(sel)} keeps no class (largest class has ${Math.max(...index.classSizes)} images)`);
@@ -227,6 +231,14 @@ export async function loadDataset(opts: LoadOptions): Promise<ImageDataset> {
   }
   if (data.skipped.length) {
     console.log(`${label}: skipped ${data.skipped.length} corrupt or truncated image(s): ${data.skipped.slice(0, 5).join(', ')}${data.skipped.length > 5 ? ', ...' : ''}`);
+  }
+  // A class whose every image was skipped would stay as a label with no images.
+  const perClass = new Array<number>(classIds.length).fill(0);
+  for (const l of data.labels) perClass[l]++;
+  const empty = perClass.flatMap((c, k) => (c === 0 ? [k] : []));
+  if (empty.length) {
+    const names = empty.map((k) => `${index.classNames[k]} (${index.labels.filter((l) => l === k).length} files)`);
+    throw new Error(`${label}: every image of class(es) ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''} is corrupt or truncated, so the class would have no images; fix or remove those files or folders, or select other classes`);
   }
   return {
     name,

@@ -15,7 +15,7 @@
  * Ctrl-C stops at the next step after writing a checkpoint (a second Ctrl-C exits at once).
  */
 import { parseArgs } from 'node:util';
-import { findData, positiveInt as int, runMain, runStoppable } from './cli';
+import { findData, joinNegativeValues, positiveInt as int, runMain, runStoppable } from './cli';
 import type { ModelKind } from '../lib/model/factory';
 import type { RunPreset } from '../lib/eval/budget';
 import { planBudget } from '../lib/eval/plan';
@@ -27,30 +27,27 @@ const USAGE = `usage: npm run reproduce -- --dataset flowers|birds|faces|lfw [--
        npm run reproduce -- --dataset flowers --preset cpu --plan MINUTES   (measure; how many steps fit)`;
 
 async function main(): Promise<number> {
-  const { values: v } = parseArgs({
-    allowNegative: true,
-    options: {
-      dataset: { type: 'string' }, preset: { type: 'string', default: 'cpu' }, steps: { type: 'string' }, classes: { type: 'string' },
-      'per-class': { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, results: { type: 'string' }, root: { type: 'string' },
-      seed: { type: 'string' }, smoke: { type: 'boolean' }, download: { type: 'boolean' }, plan: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const options = {
+    dataset: { type: 'string' }, preset: { type: 'string', default: 'cpu' }, steps: { type: 'string' }, classes: { type: 'string' },
+    'per-class': { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, results: { type: 'string' }, root: { type: 'string' },
+    seed: { type: 'string' }, smoke: { type: 'boolean' }, download: { type: 'boolean' }, plan: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  } as const;
+  const { values: v } = parseArgs({ allowNegative: true, options, args: joinNegativeValues(process.argv.slice(2), options) });
   if (v.help || !v.dataset) {
     console.log(USAGE);
     return v.help ? 0 : 2;
   }
+  // Bad numbers fail before the data is looked for (or downloaded).
+  const n = { steps: int('steps', v.steps), classes: int('classes', v.classes), perClass: int('per-class', v['per-class']), seed: int('seed', v.seed) };
+  const minutes = int('plan', v.plan);
   const { dataset, root } = await findData(v.dataset, v.root, v.download);
   const models = v.models?.split(',').map((s) => s.trim()) as ModelKind[] | undefined;
-  if (v.plan !== undefined) {
-    await planBudget({ dataset, preset: v.preset as RunPreset, classes: int('classes', v.classes), root, models, minutes: int('plan', v.plan)! });
+  if (minutes !== undefined) {
+    await planBudget({ dataset, preset: v.preset as RunPreset, classes: n.classes, root, models, minutes });
     return 0;
   }
   return runStoppable((shouldStop) =>
-    reproduce({
-      dataset, preset: v.preset as RunPreset, smoke: v.smoke, steps: int('steps', v.steps), classes: int('classes', v.classes),
-      perClass: int('per-class', v['per-class']), models,
-      out: v.out, results: v.results, root, seed: int('seed', v.seed), shouldStop,
-    }),
+    reproduce({ dataset, preset: v.preset as RunPreset, smoke: v.smoke, ...n, models, out: v.out, results: v.results, root, shouldStop }),
   );
 }
 

@@ -96,6 +96,24 @@ test('downloadFile: a stalled server times out, keeps the partial file, and a re
   assert.ok(readFileSync(dest).equals(body));
 });
 
+test('downloadFile and fetchBuffer: a server that trickles (never idle, far too slow) is abandoned with a clear message; the bytes are kept', async () => {
+  const s = await serve();
+  const body = randomBytes(5_000);
+  s.routes.set('/trickle.bin', { body, trickleMs: 40 });
+  const dest = join(freshDir('trickle'), 'trickle.bin');
+  const t0 = Date.now();
+  const minRate = { bytesPerSecond: 200, windowMs: 600 };
+  await assert.rejects(downloadFile(s.url('/trickle.bin'), dest, { ...quiet, retries: 0, timeoutMs: 5_000, minRate }), (e: Error) => {
+    assert.match(e.message, /trickle\.bin: only \d+ bytes in the last 1 s, below the minimum of 200 bytes\/s \(the server trickles; timed out\)/);
+    assert.match(e.message, /bytes received are kept in .*trickle\.bin\.part; call again to resume/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 4_000, 'abandoned after about one window, not the idle timeout');
+  assert.ok(statSync(`${dest}.part`).size > 0);
+  const { fetchBuffer } = await import('../datasets/fetcher');
+  await assert.rejects(fetchBuffer(s.url('/trickle.bin'), { retries: 0, timeoutMs: 5_000, minRate }), /below the minimum of 200 bytes\/s/);
+});
+
 test('downloadFile: 404 fails at once with the URL and status; an HTML page is refused', async () => {
   const s = await serve();
   const dest = join(freshDir('404'), 'gone.bin');
@@ -107,6 +125,7 @@ test('downloadFile: 404 fails at once with the URL and status; an HTML page is r
   });
   assert.equal(s.requests('/gone.bin'), 1, 'a 404 is not retried');
   assert.ok(!existsSync(dest));
+  assert.deepEqual(readdirSync(join(dest, '..')), [], 'no .part or .part.url left behind');
   s.routes.set('/login', { body: Buffer.from('<html>sign in</html>'), type: 'text/html; charset=utf-8' });
   await assert.rejects(downloadFile(s.url('/login'), join(freshDir('html'), 'x.tgz'), quiet), /returned an HTML page instead of x\.tgz/);
 });

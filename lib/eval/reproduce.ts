@@ -163,7 +163,8 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   log(`reproduce: ${DATASET_LABEL[dataset]}, preset ${opts.preset}${smoke ? ' (smoke)' : ''}, run directory ${out}; backend ${backend.choice} (${backend.details.join(', ')})`);
 
   const resolution = makeConfig(budget.modelPreset, { numClasses: 2 }).resolution;
-  const data = await loadSplit({ dataset, resolution, classes, maxPerClass: budget.maxPerClass, root: opts.root, progress: !smoke });
+  const data = await loadSplit({ dataset, resolution, classes: opts.classes, budgetClasses: budget.classes, maxPerClass: budget.maxPerClass, root: opts.root, progress: !smoke });
+  if (data.classesNote) log(`reproduce: ${data.classesNote}`);
   const K = data.train.numClasses;
   const config = makeConfig(budget.modelPreset, { numClasses: K, seed });
   checkModels(kinds, config);

@@ -14,6 +14,8 @@ export interface Route {
   cutAfter?: number;
   /** For this many requests, send part of the body and then nothing (the client must time out). */
   stallTimes?: number;
+  /** Send the body one byte every this many ms (never idle long enough for the idle timeout). */
+  trickleMs?: number;
 }
 
 /** A tiny file server with Range support and scripted failures; `log` records every request. */
@@ -66,6 +68,19 @@ export class LocalServer {
       route.stallTimes--;
       res.write(body.subarray(0, Math.min(1000, body.length)));
       return; // never ends; closeAllConnections() cleans up
+    }
+    if (route.trickleMs) {
+      let i = 0;
+      const t = setInterval(() => {
+        if (res.destroyed || i >= body.length) {
+          clearInterval(t);
+          if (!res.destroyed) res.end();
+          return;
+        }
+        res.write(body.subarray(i, ++i));
+      }, route.trickleMs);
+      res.on('close', () => clearInterval(t));
+      return;
     }
     if (route.cutTimes) {
       route.cutTimes--;
