@@ -142,7 +142,7 @@ export async function trainClassifier(
   let rng = new Rng(cfg.seed);
   const net = buildClassifierNet(cfg, rng);
   const vars = net.trainableWeights.map((v) => v.read() as tf.Variable);
-  const kernels = net.trainableWeights.filter((w) => w.name.endsWith('kernel')).map((w) => w.read());
+  const kernels = net.trainableWeights.filter((w) => w.originalName.endsWith('/kernel')).map((w) => w.read());
   let opt = tf.train.adam(cfg.learningRate);
   let history: EpochRecord[] = [];
   let best: tf.Tensor[] | undefined;
@@ -210,7 +210,7 @@ export async function trainClassifier(
       for (let s = 0; s + cfg.batchSize <= trainIdx.length; s += cfg.batchSize) {
         if (shouldStop()) throw new StoppedError(`classifier training stopped in epoch ${epoch + 1}${dir ? `; the checkpoint in ${dir} holds ${history.length} finished epoch(s)` : ''}`);
         const idx = trainIdx.subarray(s, s + cfg.batchSize);
-        const x = batchTensor(data, idx, { rng: augRng, flip: cfg.augment.flip, shift: cfg.augment.shift });
+        const x = batchTensor(data, idx, { rng: augRng, ...cfg.augment });
         const y = tf.tensor1d(Array.from(idx, (i) => labels[i]), 'int32');
         let stats: tf.Tensor | undefined;
         const dropSeed = (cfg.arch.dropout ?? 0) > 0 ? augRng.seed() : 0;
