@@ -563,7 +563,7 @@ It trains an evaluation classifier and the four models with the same data, batch
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { table1Settings } from './lib/notebook/settings';
-import { PAPER_TABLE1, readTable1, comparisonRows, orderingRows } from './lib/notebook/table1';
+import { PAPER_TABLE1, readTable1, comparisonRows, orderingRows, beyondRows } from './lib/notebook/table1';
 import { showTable } from './lib/viz/tables';
 import { display, pngBundle } from './lib/viz/display';
 
@@ -598,6 +598,25 @@ if (found.length === 0) console.log('No results to show: run the commands above,
     code(r"""
 for (const { name, r } of found) {
   await showTable(comparisonRows(r.rows), { caption: `${name}: our numbers beside the paper's (FaceScrub). ${r.caption}`, precision: 4 });
+}
+"""),
+    md(r"""
+## Beyond the paper: what a reviewer of conditional generation asks for
+
+Top-1 says whether a sample looks like its class; it does not say whether the samples cover the class, nor whether they are any use as training data. The same evaluator gives four more answers, each on its penultimate features (the FID space):
+
+- **intra-class FID** (lower is better): FID computed within each class, generated against that class's real test images, then averaged. A class-blind generator can have a good FID (its samples match the overall distribution) and a poor intra-class FID (each class gets the wrong images). With about 5–12 real test images per class the covariances are rank-deficient, so the values are biased upwards: rank by them, do not compare them with published ones.
+- **precision / recall** (Kynkäänniemi et al. 2019, k = 3): the share of generated samples inside the real k-NN manifold (fidelity), and the share of real images inside the generated one (coverage of the real distribution).
+- **density / coverage** (Naeem et al. 2020, k = 5): both on balls around the real images only, so outliers count less. Density near 1 means samples are as dense around real images as real images are; coverage is the share of real images with a sample nearby.
+- **CAS**, the classification accuracy score (Ravuri & Vinyals 2019): the evaluator's architecture and recipe trained on generated images only (as many per class as the real training split) and tested on the real test images. The Real data row is the evaluator itself. This is the paper's data-augmentation question in one number: do the samples carry what a classifier needs?
+
+Tables whose results predate these columns say so; `npm run reproduce -- --dataset <name> --preset cpu --results results/<name> --evaluate-only` adds them from the saved checkpoints without retraining.
+"""),
+    code(r"""
+for (const { name, r } of found) {
+  const rows = beyondRows(r.rows);
+  if (rows) await showTable(rows, { caption: `${name}: metrics beyond the paper, on the evaluator's features`, precision: 4 });
+  else console.log(`${name}: no intra-class FID, precision/recall, density/coverage or CAS in ${r.dir} yet (add them: npm run reproduce -- --dataset <name> --preset cpu --results ${r.dir} --evaluate-only)`);
 }
 """),
     md(r"""
