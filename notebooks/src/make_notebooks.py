@@ -301,7 +301,7 @@ import { compareToyObjectives, toyScatter, toySummary } from './lib/notebook/toy
 const toy = await compareToyObjectives({ steps: M.toySteps, points: M.toyPoints, config: { dSteps: M.toyDSteps } });
 """),
     code(r"""
-await showTable(toySummary(toy), { caption: `the three generators after ${M.toySteps} steps (a mode is covered when at least 2% of ${M.toyPoints} samples lie within 3 std of its centre)`, precision: 3 });
+await showTable(toySummary(toy), { caption: `the four generators after ${M.toySteps} steps (a mode is covered when at least 2% of ${M.toyPoints} samples lie within 3 std of its centre)`, precision: 3 });
 """),
     md(r"""
 **Reading the table.** The gradient columns test the first half of the argument: compare the last-25% medians. A D(G(z)) near 0 means D rejects the samples confidently — the regime where the minimax gradient is predicted to vanish. The mode columns test something else: whether G reproduces *all* of the data.
@@ -317,6 +317,17 @@ await display(await vegaLiteBundle(toyScatter(toy, 500), { svg: false }));   // 
     md(r"""
 **What to look for in the scatter.** Points on the 8 blobs are good samples; points between blobs, or in a clump, are not. A generator whose samples sit on only a few blobs has collapsed onto those modes.
 
+### The fourth objective: CVAE-GAN's generator side
+
+`cvaegan` in the table and scatter above is CVAE-GAN's G on the toy, from the same start and data (the toy has no classes, so no C and no label): an encoder $E(x) \to (\mu, \log\sigma^2)$ with the KL term, pairwise reconstruction of each real point from its code $z = \mu + \sigma\epsilon$ in data space and in D's feature space, and mean feature matching on $G(z)$, $z \sim N(0, I)$ (`lib/apps/toy.ts`; the KL weight is 0.01, because $\frac12\|x - x'\|^2$ is a unit-variance decoder, far wider than the modes). Whether it covers more modes is a measurement, not a given: one run of a toy GAN is noise, so the next cell trains every objective from several seeds (`M.toySeeds`; about 2 minutes per seed on two busy cores) and gives the mean and spread of the mode counts.
+"""),
+    code(r"""
+import { toySeeds } from './lib/notebook/toy';
+
+const seeds = toySeeds({ steps: M.toySteps, seeds: M.toySeeds, points: M.toyPoints, config: { dSteps: M.toyDSteps } });
+await showTable(seeds.rows, { caption: `every objective from ${M.toySeeds.length} seed(s), ${M.toySteps} steps each: modes covered (of 8) and share of high-quality samples, mean and sample standard deviation`, precision: 3 });
+"""),
+    md(r"""
 ### What CVAE-GAN takes from this
 
 - **$\mathcal L_{GD}$ and $\mathcal L_{GC}$ (mean matching)** give G a gradient that does not die when D and C become confident — the stability half of the toy.
