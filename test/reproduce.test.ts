@@ -108,7 +108,7 @@ test('the runner trains the evaluator and all four models and writes a well-form
   assert.deepEqual(manifest.split.testPerClass, [3, 3, 3], '20% of 15 per class');
   assert.equal(manifest.modelConfig.numClasses, 3);
   const state = JSON.parse(readFileSync(join(out, 'state.json'), 'utf8'));
-  assert.deepEqual(Object.keys(state.stages).sort(), ['evaluator', 'reference', ...kinds.flatMap((k) => [`train:${k}`, `eval:${k}`])].sort());
+  assert.deepEqual(Object.keys(state.stages).sort(), ['evaluator', 'reference', 'beyond:real', ...kinds.flatMap((k) => [`train:${k}`, `eval:${k}`, `beyond:${k}`, `cas:${k}`])].sort());
   for (const k of kinds) {
     const log = readLossLog(join(out, 'models', k, 'losses.jsonl'));
     assert.deepEqual(log.map((x) => x.step), [1, 2, 3, 4, 5, 6]);
