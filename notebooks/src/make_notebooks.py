@@ -627,7 +627,7 @@ Tables whose results predate these columns say so; `npm run reproduce -- --datas
 for (const { name, r } of found) {
   const rows = beyondRows(r.rows);
   if (rows) await showTable(rows, { caption: `${name}: metrics beyond the paper, on the evaluator's features`, precision: 4 });
-  else console.log(`${name}: no intra-class FID, precision/recall, density/coverage or CAS in ${r.dir} yet (add them: npm run reproduce -- --dataset <name> --preset cpu --results ${r.dir} --evaluate-only)`);
+  else console.log(`${name}: no intra-class FID, precision/recall, density/coverage or CAS in ${r.dir} yet (add them: npm run reproduce -- --dataset ${name} --preset cpu --results ${r.dir} --evaluate-only)`);
 }
 """),
     md(r"""
