@@ -47,11 +47,17 @@ export interface ToyConfig {
   /** D updates per G update; more makes D closer to optimal, which is where the GAN loss starves. */
   dSteps: number;
   /**
-   * 'cvaegan': the weight of L_KL against L_G. 1/2 ||x - x'||^2 is the log-likelihood of a unit-
-   * variance Gaussian decoder, far wider than the ring's modes (std 0.05), so at weight 1 the KL
-   * term wins and E's codes carry little; a small weight lets the reconstructions resolve modes.
+   * 'cvaegan': the weight of L_KL against L_G. 1/2 ||x - x'||^2 / s_x^2 + L_KL is the negative ELBO
+   * of a Gaussian decoder with variance s_x^2; times s_x^2 it is 1/2 ||x - x'||^2 + s_x^2 L_KL. The
+   * default takes s_x = std, the data's own noise within a mode (docs/design.md, "the toy's fourth
+   * objective"): then encoding a point's position within its mode costs as many nats as it saves,
+   * and the ELBO's optimum codes only which mode (log 8 = 2.1 nats).
    */
   klWeight: number;
+  /** 'cvaegan': the weight of the pairwise term in D's feature space (the data-space term has weight 1). */
+  pairFeatureWeight: number;
+  /** 'cvaegan': the weight of L_GD on prior samples (the paper's lambda_3). */
+  gdWeight: number;
   seed: number;
 }
 
@@ -64,7 +70,11 @@ export const TOY_DEFAULTS: ToyConfig = {
   batch: 128,
   learningRate: 1e-3,
   dSteps: 1,
-  klWeight: 0.01,
+  // The ELBO with a Gaussian decoder of variance std^2 (the data's own noise), times std^2: see klWeight.
+  klWeight: 0.05 ** 2,
+  pairFeatureWeight: 1,
+  // The paper's lambda_3 / lambda_2.
+  gdWeight: 1e-3,
   seed: 7,
 };
 
@@ -164,6 +174,29 @@ export class ToyGan {
     return tf.tidy(() => this.G.forward(tf.randomNormal([n, this.cfg.zDim], 0, 1, 'float32', seed)).out);
   }
 
+  /**
+   * 'cvaegan' only: G(mu(x)), the reconstruction of `x` from its posterior mean, or with
+   * `sample` G(mu + s eps). Unlike generate(), which samples the prior, this is the path that the
+   * pairwise terms train.
+   */
+  reconstruct(x: tf.Tensor2D, sample = false, seed = 1): tf.Tensor2D {
+    if (!this.E) throw new Error(`reconstruct: the '${this.objective}' objective has no encoder`);
+    return tf.tidy(() => {
+      const [mu, logvar] = tf.split(this.E!.forward(x).out, 2, 1);
+      const z = sample ? tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), tf.randomNormal(mu.shape, 0, 1, 'float32', seed))) : mu;
+      return this.G.forward(z as tf.Tensor2D).out;
+    });
+  }
+
+  /** 'cvaegan' only: mean over `x` of KL(q(z|x) || N(0, I)) in nats. */
+  klNats(x: tf.Tensor2D): number {
+    if (!this.E) throw new Error(`klNats: the '${this.objective}' objective has no encoder`);
+    return tf.tidy(() => {
+      const [mu, logvar] = tf.split(this.E!.forward(x).out, 2, 1);
+      return tf.mean(tf.mul(0.5, tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1))).dataSync()[0];
+    });
+  }
+
   step(): ToyStep {
     const { batch, zDim } = this.cfg;
     let lossD = 0;
@@ -199,8 +232,10 @@ export class ToyGan {
           const rec = this.G.forward(tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), eps!)) as tf.Tensor2D).out;
           const kl = tf.mul(0.5, tf.mean(tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1)));
           const dr = this.D.forward(real).features;
-          const pair = tf.mul(0.5, tf.mean(tf.add(tf.sum(tf.square(tf.sub(real, rec)), 1), tf.sum(tf.square(tf.sub(dr, this.D.forward(rec).features)), 1))));
-          const gd = tf.mul(0.5, tf.sum(tf.square(tf.sub(tf.mean(dr, 0), tf.mean(this.D.forward(fake).features, 0)))));
+          const pairX = tf.sum(tf.square(tf.sub(real, rec)), 1);
+          const pairF = tf.sum(tf.square(tf.sub(dr, this.D.forward(rec).features)), 1);
+          const pair = tf.mul(0.5, tf.mean(tf.add(pairX, tf.mul(this.cfg.pairFeatureWeight, pairF))));
+          const gd = tf.mul(this.cfg.gdWeight * 0.5, tf.sum(tf.square(tf.sub(tf.mean(dr, 0), tf.mean(this.D.forward(fake).features, 0)))));
           // One sum, one backward pass: L_KL does not depend on G, L_GD not on E, so each network
           // gets exactly the gradient of its own objective.
           return tf.addN([tf.mul(this.cfg.klWeight, kl), pair, gd]) as tf.Scalar;
