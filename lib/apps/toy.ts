@@ -15,13 +15,16 @@
  *   G and E, 'cvaegan':    CVAE-GAN's generator side without the class (the toy has none):
  *                          (mu, log s^2) = E(x_r), z_e = mu + s * eps, x' = G(z_e)
  *                          L_KL = 1/2 mean_batch sum_j (mu_j^2 + s_j^2 - 1 - log s_j^2)
- *                          L_G  = 1/2 mean_batch ( ||x_r - x'||^2 + ||f_D(x_r) - f_D(x')||^2 )   (pairwise, data and D-feature space)
- *                          E minimises klWeight * L_KL + L_G, G minimises L_G + L_GD (on G(z), z ~ N(0, I))
+ *                          L_G  = 1/2 mean_batch ( ||x_r - x'||^2 + pairFeatureWeight ||f_D(x_r) - f_D(x')||^2 )   (pairwise, data and D-feature space)
+ *                          E minimises klWeight * L_KL + L_G, G minimises L_G + gdWeight * L_GD (on G(z), z ~ N(0, I))
  *
  * What the toy shows (see notebooks/01-method): once D is confident, the minimax objective's
  * gradient vanishes (d/dl log(1 - sigmoid(l)) = -sigmoid(l) -> 0 as D(G(z)) -> 0), while mean
  * feature matching keeps a gradient; but matching only the mean does not force G to cover every
- * mode, which is why CVAE-GAN adds the encoder and pairwise matching.
+ * mode, which is why CVAE-GAN adds the encoder and pairwise matching. Measured (docs/design.md, "the
+ * toy's fourth objective"): with them the reconstructions G(mu(x)) cover every mode, while prior
+ * samples G(z), z ~ N(0, I), cover none at KL weights up to 1 (E's codes do not fill the prior, or
+ * fill it with a blurry decoder), and some only at the paper's weight 3.
  *
  * f_D is D's last hidden layer. We record G's gradient norm each step, which is the quantity the
  * argument is about, and how many of the ring's modes the generator covers.
