@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend/index';
 import { ToyGan, modeCoverage, ringSample, TOY_DEFAULTS, TOY_OBJECTIVES, toyScatterSpec } from '../lib/apps/toy';
 import { toySeeds } from '../lib/notebook/toy';
+import { PRESETS } from '../lib/model/config';
 import { Rng } from '../lib/model/rng';
 
 before(async () => {
@@ -141,4 +142,15 @@ test("'cvaegan''s weights: pairFeatureWeight and gdWeight scale their terms (0 r
   // The first step's loss is evaluated before any update, so the terms add up exactly (up to float32).
   assert.ok(Math.abs(all - noF - noGD + none) < 1e-5 * Math.max(1, all), JSON.stringify({ all, noF, noGD, none }));
   assert.ok(noF < all && noGD < all);
+});
+
+test("'cvaegan''s default weights are the full model's config.loss, as lib/model/cvaegan.ts applies them (per value, N = 2 on the toy)", () => {
+  const l = PRESETS.paper.loss;
+  // cvaegan.ts: lambda_KL KL / N + lambda_G L_G / N + lambda_GD L_GD (KL and L_G 'per-pixel', L_GD a sum); the toy's loss is that times N / lambda_G.
+  assert.equal(l.kl, 'per-pixel');
+  assert.equal(l.pairwise, 'per-pixel');
+  assert.equal(l.featureMatching, 'sum');
+  assert.equal(TOY_DEFAULTS.klWeight, l.lambdaKL / l.lambdaG);
+  assert.equal(TOY_DEFAULTS.pairFeatureWeight, 1);
+  assert.equal(TOY_DEFAULTS.gdWeight, (2 * l.lambdaGD) / l.lambdaG);
 });

@@ -21,16 +21,18 @@
  * What the toy shows (see notebooks/01-method): once D is confident, the minimax objective's
  * gradient vanishes (d/dl log(1 - sigmoid(l)) = -sigmoid(l) -> 0 as D(G(z)) -> 0), while mean
  * feature matching keeps a gradient; but matching only the mean does not force G to cover every
- * mode, which is why CVAE-GAN adds the encoder and pairwise matching. Measured (docs/design.md, "the
- * toy's fourth objective"): with them the reconstructions G(mu(x)) cover every mode, while prior
- * samples G(z), z ~ N(0, I), cover none at KL weights up to 1 (E's codes do not fill the prior, or
- * fill it with a blurry decoder), and some only at the paper's weight 3.
+ * mode, which is why CVAE-GAN adds the encoder and pairwise matching. 'cvaegan' uses the full
+ * model's own loss weights (config.ts's loss: lambda_KL 3, lambda_G 1, lambda_GD 1e-3, with the
+ * same per-value normalisation, see TOY_DEFAULTS). Measured (docs/design.md, "the toy's fourth
+ * objective"): with them, and enough steps, prior samples G(z) cover most modes; at small KL
+ * weights only the reconstructions G(mu(x)) do.
  *
  * f_D is D's last hidden layer. We record G's gradient norm each step, which is the quantity the
  * argument is about, and how many of the ring's modes the generator covers.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TopLevelSpec } from 'vega-lite';
+import { PRESETS } from '../model/config';
 import { Rng } from '../model/rng';
 
 export type ToyObjective = 'gan-minimax' | 'gan' | 'mean-feature' | 'cvaegan';
@@ -50,19 +52,19 @@ export interface ToyConfig {
   /** D updates per G update; more makes D closer to optimal, which is where the GAN loss starves. */
   dSteps: number;
   /**
-   * 'cvaegan': the weight of L_KL against L_G. 1/2 ||x - x'||^2 / s_x^2 + L_KL is the negative ELBO
-   * of a Gaussian decoder with variance s_x^2; times s_x^2 it is 1/2 ||x - x'||^2 + s_x^2 L_KL. The
-   * default takes s_x = std, the data's own noise within a mode (docs/design.md, "the toy's fourth
-   * objective"): then encoding a point's position within its mode costs as many nats as it saves,
-   * and the ELBO's optimum codes only which mode (log 8 = 2.1 nats).
+   * 'cvaegan': the weight of L_KL (summed over z's dimensions) against L_G (the data-space term has
+   * weight 1). The default is the full model's lambda_KL = 3 (see TOY_DEFAULTS).
    */
   klWeight: number;
   /** 'cvaegan': the weight of the pairwise term in D's feature space (the data-space term has weight 1). */
   pairFeatureWeight: number;
-  /** 'cvaegan': the weight of L_GD on prior samples (the paper's lambda_3). */
+  /** 'cvaegan': the weight of L_GD on prior samples (the paper's lambda_3, times the values per point; see TOY_DEFAULTS). */
   gdWeight: number;
   seed: number;
 }
+
+/** N of config.loss's per-pixel reductions on the toy: the values of one example, a point (x, y). */
+const TOY_VALUES_PER_POINT = 2;
 
 export const TOY_DEFAULTS: ToyConfig = {
   modes: 8,
@@ -73,11 +75,16 @@ export const TOY_DEFAULTS: ToyConfig = {
   batch: 128,
   learningRate: 1e-3,
   dSteps: 1,
-  // The ELBO with a Gaussian decoder of variance std^2 (the data's own noise), times std^2: see klWeight.
-  klWeight: 0.05 ** 2,
+  // CVAE-GAN's own weights, applied as lib/model/cvaegan.ts applies them (docs/design.md, "the toy's
+  // fourth objective"). There L = lambda_KL KL / N + lambda_G L_G / N + lambda_GD L_GD: the KL and
+  // the pairwise terms (data and D features alike) are sums divided by N, the values per example
+  // (config.loss's 'per-pixel' reductions; N = 2 for a point in the plane), and L_GD is a sum. Times
+  // N, which changes nothing for Adam but the scale of the reported loss, that is klWeight =
+  // lambda_KL, pairFeatureWeight = 1 (lambda_G weights both pairwise terms alike, and the loss below
+  // is already per lambda_G = 1) and gdWeight = N lambda_GD.
+  klWeight: PRESETS.paper.loss.lambdaKL / PRESETS.paper.loss.lambdaG,
   pairFeatureWeight: 1,
-  // The paper's lambda_3 / lambda_2.
-  gdWeight: 1e-3,
+  gdWeight: (TOY_VALUES_PER_POINT * PRESETS.paper.loss.lambdaGD) / PRESETS.paper.loss.lambdaG,
   seed: 7,
 };
 
