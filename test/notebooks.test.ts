@@ -74,9 +74,12 @@ test('01-method: shapes, every loss term, one step, the toy chart, table and sca
   const c = charts(nb);
   assert.equal(c.length, 2, 'the live gradient-norm chart and the scatter');
   const gradTerms = new Set(c[0].spec.data.values.filter((v) => v.value !== null).map((v) => v.term));
-  assert.deepEqual([...gradTerms].sort(), ['|grad G| gan', '|grad G| gan-minimax', '|grad G| mean-feature']);
+  assert.deepEqual([...gradTerms].sort(), ['|grad G| cvaegan', '|grad G| gan', '|grad G| gan-minimax', '|grad G| mean-feature']);
   const sources = new Set(c[1].spec.data.values.map((v) => v.source));
-  assert.deepEqual([...sources].sort(), ['G: gan', 'G: gan-minimax', 'G: mean-feature', 'real data']);
+  // cvaegan has two panels: prior samples G(z) and reconstructions G(E(x)).
+  assert.deepEqual([...sources].sort(), ['G: cvaegan', 'G: cvaegan, G(E(x))', 'G: gan', 'G: gan-minimax', 'G: mean-feature', 'real data']);
+  assert.ok(toyTable.includes('G(E(x))'), "the toy summary has the reconstructions' columns");
+  assert.ok(t.some((h) => h.includes('KL (nats)')), 'the seeds table reports the KL for cvaegan');
   c.forEach((x) => assertChartBundle(x.out));
 });
 

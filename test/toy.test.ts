@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend/index';
 import { ToyGan, modeCoverage, ringSample, TOY_DEFAULTS, TOY_OBJECTIVES, toyScatterSpec } from '../lib/apps/toy';
 import { toySeeds } from '../lib/notebook/toy';
+import { PRESETS } from '../lib/model/config';
 import { Rng } from '../lib/model/rng';
 
 before(async () => {
@@ -101,4 +102,55 @@ test('toySeeds: per-seed mode counts and their mean and sample standard deviatio
     assert.equal(row['modes: mean'], Number(m.toFixed(2)));
     assert.equal(row['modes: sd'], Number(Math.sqrt(((v[0] - m) ** 2 + (v[1] - m) ** 2 + (v[2] - m) ** 2) / 2).toFixed(2)));
   }
+});
+
+test("'cvaegan' reconstructs through its encoder: reconstruct() is G(mu(x)) (or G(mu + s eps)), klNats the mean KL; the others have no encoder", () => {
+  const cg = new ToyGan('cvaegan', { batch: 32, hidden: 16 });
+  for (let i = 0; i < 3; i++) cg.step();
+  const x = ringSample(16, cg.cfg, new Rng(5));
+  const [mu, logvar] = tf.split(cg.E!.forward(x).out, 2, 1);
+  const want = cg.G.forward(mu as tf.Tensor2D).out;
+  const got = cg.reconstruct(x);
+  assert.ok(tf.max(tf.abs(tf.sub(want, got))).dataSync()[0] < 1e-6);
+  const sampled = cg.reconstruct(x, true, 3);
+  assert.ok(tf.max(tf.abs(tf.sub(want, sampled))).dataSync()[0] > 0, 'a sampled code differs from the mean');
+  const kl = tf.mean(tf.mul(0.5, tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1))).dataSync()[0];
+  assert.ok(Math.abs(cg.klNats(x) - kl) < 1e-5 && kl >= 0);
+  tf.dispose([x, mu, logvar, want, got, sampled]);
+  cg.dispose();
+  const plain = new ToyGan('gan', { batch: 32, hidden: 16 });
+  assert.throws(() => plain.reconstruct(tf.zeros([1, 2]) as tf.Tensor2D), /no encoder/);
+  plain.dispose();
+});
+
+test("toySeeds reports the encoder's path for 'cvaegan' only: modes of G(E(x)) and the KL", () => {
+  const r = toySeeds({ steps: 2, seeds: [1, 2], points: 100, config: { batch: 16, hidden: 8 }, objectives: ['gan', 'cvaegan'] });
+  const [gan, cv] = r.rows;
+  assert.equal(gan['G(E(x)) modes, per seed'], undefined);
+  const runs = r.runs.filter((x) => x.objective === 'cvaegan');
+  assert.equal(cv['G(E(x)) modes, per seed'], runs.map((x) => x.reconModesCovered).join(' '));
+  assert.ok(runs.every((x) => Number.isFinite(x.klNats) && x.klNats! >= 0));
+});
+
+test("'cvaegan''s weights: pairFeatureWeight and gdWeight scale their terms (0 removes them from the loss)", () => {
+  const base = { batch: 32, hidden: 16 };
+  const loss = (cfg: object) => { const g = new ToyGan('cvaegan', { ...base, ...cfg }); const l = g.step().lossG; g.dispose(); return l; };
+  const all = loss({});
+  const noF = loss({ pairFeatureWeight: 0 });
+  const noGD = loss({ gdWeight: 0 });
+  const none = loss({ pairFeatureWeight: 0, gdWeight: 0 });
+  // The first step's loss is evaluated before any update, so the terms add up exactly (up to float32).
+  assert.ok(Math.abs(all - noF - noGD + none) < 1e-5 * Math.max(1, all), JSON.stringify({ all, noF, noGD, none }));
+  assert.ok(noF < all && noGD < all);
+});
+
+test("'cvaegan''s default weights are the full model's config.loss, as lib/model/cvaegan.ts applies them (per value, N = 2 on the toy)", () => {
+  const l = PRESETS.paper.loss;
+  // cvaegan.ts: lambda_KL KL / N + lambda_G L_G / N + lambda_GD L_GD (KL and L_G 'per-pixel', L_GD a sum); the toy's loss is that times N / lambda_G.
+  assert.equal(l.kl, 'per-pixel');
+  assert.equal(l.pairwise, 'per-pixel');
+  assert.equal(l.featureMatching, 'sum');
+  assert.equal(TOY_DEFAULTS.klWeight, l.lambdaKL / l.lambdaG);
+  assert.equal(TOY_DEFAULTS.pairFeatureWeight, 1);
+  assert.equal(TOY_DEFAULTS.gdWeight, (2 * l.lambdaGD) / l.lambdaG);
 });

@@ -15,19 +15,24 @@
  *   G and E, 'cvaegan':    CVAE-GAN's generator side without the class (the toy has none):
  *                          (mu, log s^2) = E(x_r), z_e = mu + s * eps, x' = G(z_e)
  *                          L_KL = 1/2 mean_batch sum_j (mu_j^2 + s_j^2 - 1 - log s_j^2)
- *                          L_G  = 1/2 mean_batch ( ||x_r - x'||^2 + ||f_D(x_r) - f_D(x')||^2 )   (pairwise, data and D-feature space)
- *                          E minimises klWeight * L_KL + L_G, G minimises L_G + L_GD (on G(z), z ~ N(0, I))
+ *                          L_G  = 1/2 mean_batch ( ||x_r - x'||^2 + pairFeatureWeight ||f_D(x_r) - f_D(x')||^2 )   (pairwise, data and D-feature space)
+ *                          E minimises klWeight * L_KL + L_G, G minimises L_G + gdWeight * L_GD (on G(z), z ~ N(0, I))
  *
  * What the toy shows (see notebooks/01-method): once D is confident, the minimax objective's
  * gradient vanishes (d/dl log(1 - sigmoid(l)) = -sigmoid(l) -> 0 as D(G(z)) -> 0), while mean
  * feature matching keeps a gradient; but matching only the mean does not force G to cover every
- * mode, which is why CVAE-GAN adds the encoder and pairwise matching.
+ * mode, which is why CVAE-GAN adds the encoder and pairwise matching. 'cvaegan' uses the full
+ * model's own loss weights (config.ts's loss: lambda_KL 3, lambda_G 1, lambda_GD 1e-3, with the
+ * same per-value normalisation, see TOY_DEFAULTS). Measured (docs/design.md, "the toy's fourth
+ * objective"): with them, and enough steps, prior samples G(z) cover most modes; at small KL
+ * weights only the reconstructions G(mu(x)) do.
  *
  * f_D is D's last hidden layer. We record G's gradient norm each step, which is the quantity the
  * argument is about, and how many of the ring's modes the generator covers.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TopLevelSpec } from 'vega-lite';
+import { PRESETS } from '../model/config';
 import { Rng } from '../model/rng';
 
 export type ToyObjective = 'gan-minimax' | 'gan' | 'mean-feature' | 'cvaegan';
@@ -47,13 +52,19 @@ export interface ToyConfig {
   /** D updates per G update; more makes D closer to optimal, which is where the GAN loss starves. */
   dSteps: number;
   /**
-   * 'cvaegan': the weight of L_KL against L_G. 1/2 ||x - x'||^2 is the log-likelihood of a unit-
-   * variance Gaussian decoder, far wider than the ring's modes (std 0.05), so at weight 1 the KL
-   * term wins and E's codes carry little; a small weight lets the reconstructions resolve modes.
+   * 'cvaegan': the weight of L_KL (summed over z's dimensions) against L_G (the data-space term has
+   * weight 1). The default is the full model's lambda_KL = 3 (see TOY_DEFAULTS).
    */
   klWeight: number;
+  /** 'cvaegan': the weight of the pairwise term in D's feature space (the data-space term has weight 1). */
+  pairFeatureWeight: number;
+  /** 'cvaegan': the weight of L_GD on prior samples (the paper's lambda_3, times the values per point; see TOY_DEFAULTS). */
+  gdWeight: number;
   seed: number;
 }
+
+/** N of config.loss's per-pixel reductions on the toy: the values of one example, a point (x, y). */
+const TOY_VALUES_PER_POINT = 2;
 
 export const TOY_DEFAULTS: ToyConfig = {
   modes: 8,
@@ -64,7 +75,16 @@ export const TOY_DEFAULTS: ToyConfig = {
   batch: 128,
   learningRate: 1e-3,
   dSteps: 1,
-  klWeight: 0.01,
+  // CVAE-GAN's own weights, applied as lib/model/cvaegan.ts applies them (docs/design.md, "the toy's
+  // fourth objective"). There L = lambda_KL KL / N + lambda_G L_G / N + lambda_GD L_GD: the KL and
+  // the pairwise terms (data and D features alike) are sums divided by N, the values per example
+  // (config.loss's 'per-pixel' reductions; N = 2 for a point in the plane), and L_GD is a sum. Times
+  // N, which changes nothing for Adam but the scale of the reported loss, that is klWeight =
+  // lambda_KL, pairFeatureWeight = 1 (lambda_G weights both pairwise terms alike, and the loss below
+  // is already per lambda_G = 1) and gdWeight = N lambda_GD.
+  klWeight: PRESETS.paper.loss.lambdaKL / PRESETS.paper.loss.lambdaG,
+  pairFeatureWeight: 1,
+  gdWeight: (TOY_VALUES_PER_POINT * PRESETS.paper.loss.lambdaGD) / PRESETS.paper.loss.lambdaG,
   seed: 7,
 };
 
@@ -164,6 +184,29 @@ export class ToyGan {
     return tf.tidy(() => this.G.forward(tf.randomNormal([n, this.cfg.zDim], 0, 1, 'float32', seed)).out);
   }
 
+  /**
+   * 'cvaegan' only: G(mu(x)), the reconstruction of `x` from its posterior mean, or with
+   * `sample` G(mu + s eps). Unlike generate(), which samples the prior, this is the path that the
+   * pairwise terms train.
+   */
+  reconstruct(x: tf.Tensor2D, sample = false, seed = 1): tf.Tensor2D {
+    if (!this.E) throw new Error(`reconstruct: the '${this.objective}' objective has no encoder`);
+    return tf.tidy(() => {
+      const [mu, logvar] = tf.split(this.E!.forward(x).out, 2, 1);
+      const z = sample ? tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), tf.randomNormal(mu.shape, 0, 1, 'float32', seed))) : mu;
+      return this.G.forward(z as tf.Tensor2D).out;
+    });
+  }
+
+  /** 'cvaegan' only: mean over `x` of KL(q(z|x) || N(0, I)) in nats. */
+  klNats(x: tf.Tensor2D): number {
+    if (!this.E) throw new Error(`klNats: the '${this.objective}' objective has no encoder`);
+    return tf.tidy(() => {
+      const [mu, logvar] = tf.split(this.E!.forward(x).out, 2, 1);
+      return tf.mean(tf.mul(0.5, tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1))).dataSync()[0];
+    });
+  }
+
   step(): ToyStep {
     const { batch, zDim } = this.cfg;
     let lossD = 0;
@@ -199,8 +242,10 @@ export class ToyGan {
           const rec = this.G.forward(tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), eps!)) as tf.Tensor2D).out;
           const kl = tf.mul(0.5, tf.mean(tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1)));
           const dr = this.D.forward(real).features;
-          const pair = tf.mul(0.5, tf.mean(tf.add(tf.sum(tf.square(tf.sub(real, rec)), 1), tf.sum(tf.square(tf.sub(dr, this.D.forward(rec).features)), 1))));
-          const gd = tf.mul(0.5, tf.sum(tf.square(tf.sub(tf.mean(dr, 0), tf.mean(this.D.forward(fake).features, 0)))));
+          const pairX = tf.sum(tf.square(tf.sub(real, rec)), 1);
+          const pairF = tf.sum(tf.square(tf.sub(dr, this.D.forward(rec).features)), 1);
+          const pair = tf.mul(0.5, tf.mean(tf.add(pairX, tf.mul(this.cfg.pairFeatureWeight, pairF))));
+          const gd = tf.mul(this.cfg.gdWeight * 0.5, tf.sum(tf.square(tf.sub(tf.mean(dr, 0), tf.mean(this.D.forward(fake).features, 0)))));
           // One sum, one backward pass: L_KL does not depend on G, L_GD not on E, so each network
           // gets exactly the gradient of its own objective.
           return tf.addN([tf.mul(this.cfg.klWeight, kl), pair, gd]) as tf.Scalar;

@@ -7,6 +7,7 @@
  * (identical data, noise and initial weights), so only G's objective differs. The chart's x axis is
  * each run's own step, so the three curves lie over each other as they would side by side.
  */
+import * as tf from '@tensorflow/tfjs';
 import { TrainingMonitor } from '../train/monitor';
 import { Rng } from '../model/rng';
 import type { TopLevelSpec } from 'vega-lite';
@@ -20,6 +21,9 @@ export interface ToyRun {
   /** `points` samples of the trained generator. */
   samples: number[][];
   coverage: { modesCovered: number; highQuality: number };
+  /** 'cvaegan' only: reconstructions G(mu(x)) of `points` real points (the ring drawn for the scatter), and their coverage. */
+  reconstructions?: number[][];
+  reconCoverage?: { modesCovered: number; highQuality: number };
 }
 
 export interface ToyComparison {
@@ -61,7 +65,15 @@ export async function compareToyObjectives(opts: { steps: number; points: number
           const t = gan.generate(opts.points, 99);
           const samples = t.arraySync();
           t.dispose();
-          runs.push({ objective, history, samples, coverage: modeCoverage(samples, cfg) });
+          const run: ToyRun = { objective, history, samples, coverage: modeCoverage(samples, cfg) };
+          if (gan.E) {
+            const real = ringSample(opts.points, cfg, new Rng(3));
+            const rec = gan.reconstruct(real);
+            run.reconstructions = rec.arraySync();
+            run.reconCoverage = modeCoverage(run.reconstructions, cfg);
+            tf.dispose([real, rec]);
+          }
+          runs.push(run);
         } finally {
           gan.dispose();
         }
@@ -103,6 +115,7 @@ export function toySummary(c: ToyComparison, modes = TOY_DEFAULTS.modes): Row[] 
       'D(G(z)), last 25%': mean(late.map((h) => h.dFake)),
       [`modes covered (of ${modes})`]: r.coverage.modesCovered,
       'samples on a mode': r.coverage.highQuality,
+      ...(r.reconCoverage ? { 'G(E(x)): modes': r.reconCoverage.modesCovered, 'G(E(x)): on a mode': r.reconCoverage.highQuality } : {}),
     };
   });
 }
@@ -113,10 +126,13 @@ export function toySummary(c: ToyComparison, modes = TOY_DEFAULTS.modes): Row[] 
  * square clipped to it (a diverged generator would otherwise spill over the neighbouring panels).
  */
 export function toyScatter(c: ToyComparison, limit = 500, title = "the real ring and each generator's samples"): TopLevelSpec {
-  const samples = Object.fromEntries(c.runs.map((r) => [r.objective, r.samples.slice(0, limit)]));
-  const spec = toyScatterSpec(c.real.slice(0, limit), samples, title) as unknown as { mark: object; encoding: { column: object } };
+  const samples: Record<string, number[][]> = Object.fromEntries(c.runs.map((r) => [r.objective, r.samples.slice(0, limit)]));
+  // The encoder's reconstructions G(E(x)) in a panel of their own, after the prior samples.
+  const recs = c.runs.filter((r) => r.reconstructions);
+  for (const r of recs) samples[`${r.objective}, G(E(x))`] = r.reconstructions!.slice(0, limit);
+  const spec = toyScatterSpec(c.real.slice(0, limit), samples as Partial<Record<ToyObjective, number[][]>>, title) as unknown as { mark: object; encoding: { column: object } };
   spec.mark = { ...spec.mark, clip: true };
-  spec.encoding.column = { ...spec.encoding.column, sort: ['real data', ...c.runs.map((r) => `G: ${r.objective}`)] };
+  spec.encoding.column = { ...spec.encoding.column, sort: ['real data', ...c.runs.map((r) => `G: ${r.objective}`), ...recs.map((r) => `G: ${r.objective}, G(E(x))`)] };
   return spec as unknown as TopLevelSpec;
 }
 
@@ -125,11 +141,23 @@ export function toyScatter(c: ToyComparison, limit = 500, title = "the real ring
  * of high-quality samples after `steps` steps, per seed, and their mean and standard deviation per
  * objective. Synchronous and chart-free: for the seeds table of 01-method and bench/toy-seeds.ts.
  */
+export interface ToySeedRun {
+  objective: ToyObjective;
+  seed: number;
+  /** Of prior samples G(z), z ~ N(0, I): what a generator is judged by. */
+  modesCovered: number;
+  highQuality: number;
+  /** 'cvaegan' only: the same for reconstructions G(mu(x)) of `points` real points, and the mean KL(q(z|x) || N(0, I)) in nats. */
+  reconModesCovered?: number;
+  reconHighQuality?: number;
+  klNats?: number;
+}
+
 export function toySeeds(opts: { steps: number; seeds: readonly number[]; points: number; config?: Partial<ToyConfig>; objectives?: readonly ToyObjective[] }): {
-  runs: { objective: ToyObjective; seed: number; modesCovered: number; highQuality: number }[];
+  runs: ToySeedRun[];
   rows: Row[];
 } {
-  const runs: { objective: ToyObjective; seed: number; modesCovered: number; highQuality: number }[] = [];
+  const runs: ToySeedRun[] = [];
   for (const objective of opts.objectives ?? TOY_OBJECTIVES) {
     for (const seed of opts.seeds) {
       const g = new ToyGan(objective, { ...(opts.config ?? {}), seed });
@@ -138,7 +166,18 @@ export function toySeeds(opts: { steps: number; seeds: readonly number[]; points
         const x = g.generate(opts.points, 12345);
         const pts = x.arraySync();
         x.dispose();
-        runs.push({ objective, seed, ...modeCoverage(pts, g.cfg) });
+        const run: ToySeedRun = { objective, seed, ...modeCoverage(pts, g.cfg) };
+        if (g.E) {
+          const real = ringSample(opts.points, g.cfg, new Rng(4242));
+          const rec = g.reconstruct(real);
+          const c = modeCoverage(rec.arraySync(), g.cfg);
+          run.reconModesCovered = c.modesCovered;
+          run.reconHighQuality = c.highQuality;
+          run.klNats = g.klNats(real);
+          rec.dispose();
+          real.dispose();
+        }
+        runs.push(run);
       } finally {
         g.dispose();
       }
@@ -153,10 +192,21 @@ export function toySeeds(opts: { steps: number; seeds: readonly number[]; points
     const mine = runs.filter((r) => r.objective === objective);
     const m = stats(mine.map((r) => r.modesCovered));
     const q = stats(mine.map((r) => r.highQuality));
-    return {
+    const row: Row = {
       objective, seeds: mine.length, 'modes covered (of 8), per seed': mine.map((r) => r.modesCovered).join(' '),
       'modes: mean': Number(m.mean.toFixed(2)), 'modes: sd': Number(m.sd.toFixed(2)), 'high quality: mean': Number(q.mean.toFixed(3)), 'high quality: sd': Number(q.sd.toFixed(3)),
     };
+    // The encoder's path, for 'cvaegan' only: reconstructions G(mu(x)) and the KL in nats.
+    const rec = mine.filter((r) => r.reconModesCovered !== undefined);
+    if (rec.length) {
+      const rm = stats(rec.map((r) => r.reconModesCovered!));
+      const kl = stats(rec.map((r) => r.klNats!));
+      row['G(E(x)) modes, per seed'] = rec.map((r) => r.reconModesCovered).join(' ');
+      row['G(E(x)) modes: mean'] = Number(rm.mean.toFixed(2));
+      row['G(E(x)) high quality: mean'] = Number(stats(rec.map((r) => r.reconHighQuality!)).mean.toFixed(3));
+      row['KL (nats): mean'] = Number(kl.mean.toFixed(2));
+    }
+    return row;
   });
   return { runs, rows };
 }
