@@ -67,7 +67,7 @@ CVAE-GAN (Bao, Chen, Wen, Li, Hua, *Fine-Grained Image Generation through Asymme
 3. **one training step** (the paper's Algorithm 1);
 4. a **2-D toy** that shows the paper's stability argument: why the generator matches *mean features* instead of fooling the discriminator, and why that alone is not enough.
 
-Nothing here needs a dataset. Sections 1–3 run in a couple of minutes on a laptop CPU; the toy of section 4 trains four small GANs for 1,500 steps each, once with a live chart and then from three seeds, which takes about 20 minutes on two cores. Notebooks 02–04 train the model on real images.
+Nothing here needs a dataset. Sections 1–3 run in a couple of minutes on a laptop CPU; the toy of section 4 trains four small GANs for 1,500 steps each, once with a live chart and then from three seeds, which took 24 minutes on two busy cores. Notebooks 02–04 train the model on real images.
 """),
     code(r"""
 import * as tf from '@tensorflow/tfjs';
@@ -293,7 +293,7 @@ probe.dispose();
     md(r"""
 Now the three objectives and a fourth, CVAE-GAN's own (described below the scatter), one after another, each from the same start and for the same 1,500 steps. The chart shows $\|\nabla_{\theta_G}\mathcal L\|$, the size of the update signal G receives, on a log scale.
 
-**What to look for.** Early on all three are similar (D is still weak). As D becomes confident, a curve that drops and stays low is an objective whose gradient vanishes; curves that stay high still tell G which way to move. The paper's claim predicts that the minimax curve ends lowest. Interrupt the cell (■) to stop early; what finished stays usable.
+**What to look for.** Early on all four are similar (D is still weak). As D becomes confident, a curve that drops and stays low is an objective whose gradient vanishes; curves that stay high still tell G which way to move. The paper's claim predicts that the minimax curve ends lowest. Interrupt the cell (■) to stop early; what finished stays usable.
 """),
     code(r"""
 import { compareToyObjectives, toyScatter, toySummary } from './lib/notebook/toy';
