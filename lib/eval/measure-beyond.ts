@@ -22,6 +22,7 @@ import { Rng } from '../model/rng';
 import type { ImageBatch } from '../viz/grid';
 import { Classifier, ClassifierConfig, ClassifierPreset, range, toBytes } from './evaluator';
 import { trainClassifier } from './evaluator-training';
+import { forEachEvaluationSample } from './measure';
 import { Matrix, top1Accuracy } from './metrics';
 import { densityCoverage, intraClassFid, precisionRecall } from './metrics-beyond';
 
@@ -49,17 +50,8 @@ export function generatedFeatures(model: GenerativeModel, evaluator: Classifier,
   const F = evaluator.config.arch.features;
   const data = new Float32Array(cs.length * perClass * F);
   const labels = new Int32Array(cs.length * perClass);
-  // The same generator and draw order as evaluate(): one seed per class from Rng(seed, 4).
-  const rng = new Rng(seed, 4);
-  cs.forEach((c, j) => {
-    const x = model.sample(new Array<number>(perClass).fill(c), { seed: rng.seed() });
-    try {
-      const r = evaluator.predict(x);
-      data.set(r.features.dataSync(), j * perClass * F);
-      tf.dispose([r.probs, r.features]);
-    } finally {
-      x.dispose();
-    }
+  forEachEvaluationSample(model, evaluator, perClass, seed, cs, (j, c, _x, r) => {
+    data.set(r.features.dataSync(), j * perClass * F);
     labels.fill(c, j * perClass, (j + 1) * perClass);
   });
   return { data, rows: labels.length, cols: F, labels };

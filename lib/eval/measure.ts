@@ -69,6 +69,35 @@ export interface EvaluateOptions {
 }
 
 /**
+ * The evaluation images: for the j-th of `classes`, class c, `perClass` samples of the model with
+ * z drawn from that class's seed (one per class, in order, from Rng(seed, 4)), and the evaluator's
+ * outputs on them; both are disposed after `fn`. Every metric of a model's row (evaluate() here,
+ * measure-beyond.ts's features) is computed on these same images.
+ */
+export function forEachEvaluationSample(
+  model: GenerativeModel,
+  evaluator: Classifier,
+  perClass: number,
+  seed: number,
+  classes: ArrayLike<number>,
+  fn: (j: number, c: number, x: tf.Tensor4D, r: { probs: tf.Tensor; features: tf.Tensor }) => void,
+): void {
+  const rng = new Rng(seed, 4);
+  for (let j = 0; j < classes.length; j++) {
+    const c = classes[j];
+    const x = model.sample(new Array<number>(perClass).fill(c), { seed: rng.seed() });
+    let r: { probs: tf.Tensor; features: tf.Tensor } | undefined;
+    try {
+      r = evaluator.predict(x);
+      fn(j, c, x, r);
+    } finally {
+      if (r) tf.dispose([r.probs, r.features]);
+      x.dispose();
+    }
+  }
+}
+
+/**
  * Generates `perClass` images of every class with `model.sample` (z ~ N(0, I)) and measures them:
  * discriminability (evaluator top-1 against the requested class), realism (inception-score form),
  * FID against the reference set, and within-class diversity beside the reference's.
@@ -83,21 +112,12 @@ export function evaluate(model: GenerativeModel, evaluator: Classifier, opts: Ev
   const probs = new Float32Array(N * K);
   const feats = new Float32Array(N * F);
   const labels = new Int32Array(N);
-  const rng = new Rng(opts.seed, 4);
   const perClassDiv: number[] = [];
-  classes.forEach((c, j) => {
-    const ls = new Array<number>(opts.perClass).fill(c);
-    const x = model.sample(ls, { seed: rng.seed() });
-    try {
-      const r = evaluator.predict(x);
-      probs.set(r.probs.dataSync(), j * opts.perClass * K);
-      feats.set(r.features.dataSync(), j * opts.perClass * F);
-      tf.dispose([r.probs, r.features]);
-      const m = { data: x.dataSync(), rows: opts.perClass, cols: x.size / opts.perClass };
-      perClassDiv.push(meanPairwiseRms(m, range(0, opts.perClass)));
-    } finally {
-      x.dispose();
-    }
+  forEachEvaluationSample(model, evaluator, opts.perClass, opts.seed, classes, (j, c, x, r) => {
+    probs.set(r.probs.dataSync(), j * opts.perClass * K);
+    feats.set(r.features.dataSync(), j * opts.perClass * F);
+    const m = { data: x.dataSync(), rows: opts.perClass, cols: x.size / opts.perClass };
+    perClassDiv.push(meanPairwiseRms(m, range(0, opts.perClass)));
     labels.fill(c, j * opts.perClass, (j + 1) * opts.perClass);
   });
   const P = { data: probs, rows: N, cols: K };
