@@ -152,6 +152,16 @@ export interface ToyStep {
   dFake: number;
 }
 
+/** z = mu + s * eps, the reparameterised sample of N(mu, diag s^2). */
+function reparameterise(mu: tf.Tensor2D, logvar: tf.Tensor2D, eps: tf.Tensor): tf.Tensor2D {
+  return tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), eps));
+}
+
+/** KL(N(mu, diag s^2) || N(0, I)) of each row: 1/2 sum_j (mu_j^2 + s_j^2 - 1 - log s_j^2). */
+function klPerPoint(mu: tf.Tensor2D, logvar: tf.Tensor2D): tf.Tensor1D {
+  return tf.mul(0.5, tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1));
+}
+
 /** One generator/discriminator pair trained with one objective. */
 export class ToyGan {
   readonly objective: ToyObjective;
@@ -192,9 +202,8 @@ export class ToyGan {
   reconstruct(x: tf.Tensor2D, sample = false, seed = 1): tf.Tensor2D {
     if (!this.E) throw new Error(`reconstruct: the '${this.objective}' objective has no encoder`);
     return tf.tidy(() => {
-      const [mu, logvar] = tf.split(this.E!.forward(x).out, 2, 1);
-      const z = sample ? tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), tf.randomNormal(mu.shape, 0, 1, 'float32', seed))) : mu;
-      return this.G.forward(z as tf.Tensor2D).out;
+      const [mu, logvar] = this.posterior(x);
+      return this.G.forward(sample ? reparameterise(mu, logvar, tf.randomNormal(mu.shape, 0, 1, 'float32', seed)) : mu).out;
     });
   }
 
@@ -202,9 +211,14 @@ export class ToyGan {
   klNats(x: tf.Tensor2D): number {
     if (!this.E) throw new Error(`klNats: the '${this.objective}' objective has no encoder`);
     return tf.tidy(() => {
-      const [mu, logvar] = tf.split(this.E!.forward(x).out, 2, 1);
-      return tf.mean(tf.mul(0.5, tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1))).dataSync()[0];
+      const [mu, logvar] = this.posterior(x);
+      return tf.mean(klPerPoint(mu, logvar)).dataSync()[0];
     });
+  }
+
+  /** 'cvaegan': E's posterior q(z|x) = N(mu, diag s^2) of each row of x, as [mu, log s^2]. */
+  private posterior(x: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
+    return tf.split(this.E!.forward(x).out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
   }
 
   step(): ToyStep {
@@ -238,9 +252,9 @@ export class ToyGan {
       const { value, grads } = tf.variableGrads(() => {
         const fake = this.G.forward(z as tf.Tensor2D).out;
         if (this.E) {
-          const [mu, logvar] = tf.split(this.E.forward(real).out, 2, 1);
-          const rec = this.G.forward(tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), eps!)) as tf.Tensor2D).out;
-          const kl = tf.mul(0.5, tf.mean(tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1)));
+          const [mu, logvar] = this.posterior(real);
+          const rec = this.G.forward(reparameterise(mu, logvar, eps!)).out;
+          const kl = tf.mean(klPerPoint(mu, logvar));
           const dr = this.D.forward(real).features;
           const pairX = tf.sum(tf.square(tf.sub(real, rec)), 1);
           const pairF = tf.sum(tf.square(tf.sub(dr, this.D.forward(rec).features)), 1);
