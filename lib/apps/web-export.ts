@@ -12,7 +12,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { basename, dirname, join, resolve } from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { hasCheckpoint } from '../model/checkpoint';
+import { addModelFiles, CheckpointFiles, hasCheckpoint } from '../model/checkpoint';
 import { loadModel } from '../model/factory';
 import type { ModelKind } from '../model/interface';
 import { NetworkModel } from '../model/modelbase';
@@ -66,18 +66,17 @@ export async function exportGenerator(opts: { run: string; out: string; model?: 
     const G = model.nets.G;
     const out = resolve(opts.out);
     mkdirSync(out, { recursive: true });
-    const files: string[] = [];
-    await G.save(tf.io.withSaveHandler(async (a) => {
-      // Written to temporary names and renamed, so a page never reads a half-written model.
-      const weights = join(out, 'weights.bin');
-      writeFileSync(`${weights}.tmp`, Buffer.from(a.weightData as ArrayBuffer));
-      const json = { modelTopology: a.modelTopology, format: 'layers-model', generatedBy: `cvaegan-ts export (tfjs ${tf.version.tfjs})`, convertedBy: null, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] };
-      writeFileSync(join(out, 'model.json.tmp'), JSON.stringify(json));
-      renameSync(`${weights}.tmp`, weights);
-      renameSync(join(out, 'model.json.tmp'), join(out, 'model.json'));
-      files.push(weights, join(out, 'model.json'));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    // The same model.json + weights.bin a checkpoint holds for G (addModelFiles), written to
+    // temporary names and renamed, so a page never reads a half-written model.
+    const saved: CheckpointFiles = new Map();
+    await addModelFiles(saved, 'G', G);
+    const json = { ...(JSON.parse(saved.get('G/model.json') as string) as tf.io.ModelJSON), generatedBy: `cvaegan-ts export (tfjs ${tf.version.tfjs})` };
+    const weights = join(out, 'weights.bin');
+    writeFileSync(`${weights}.tmp`, saved.get('G/weights.bin') as Uint8Array);
+    writeFileSync(join(out, 'model.json.tmp'), JSON.stringify(json));
+    renameSync(`${weights}.tmp`, weights);
+    renameSync(join(out, 'model.json.tmp'), join(out, 'model.json'));
+    const files: string[] = [weights, join(out, 'model.json')];
     const c = model.config;
     const meta: WebMeta = {
       format: 'cvaegan-ts/web-generator@1', kind: model.kind, step: model.step, preset: c.preset, zDim: c.zDim, numClasses: c.numClasses, resolution: c.resolution,
