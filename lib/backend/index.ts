@@ -23,6 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as path from 'path';
 import { installLeanBackprop } from './lean-backprop';
+import { registerNativeKernels } from './native-kernels';
 import { activateWebGpu, describeAdapter } from './webgpu-node';
 import { registerWasmKernels } from './wasm-kernels';
 import { requestedWasmThreads, useThreadedWasm, wasmThreadsStatus } from './wasm-threads';
@@ -145,7 +146,7 @@ async function tryBackend(choice: BackendChoice, forced: boolean): Promise<Loade
         if (!gpu) return `${pkg} loaded, but TensorFlow sees no GPU (CUDA 11.2 / cuDNN 8.1 libraries missing?)`;
         details.push('CUDA GPU');
       }
-      return { details, extra: [] };
+      return { details, extra: registerNativeKernels() };
     }
     case 'wasm': {
       try {
@@ -235,6 +236,7 @@ export function describeBackend(r: BackendReport): string {
 // The pieces that bench/ and scripts/ use directly: the lean-backprop lever, the WebGPU probe and
 // queue drain, the wasm kernels and threads.
 export { installLeanBackprop, uninstallLeanBackprop } from './lean-backprop';
+export { nativeLevers, setNativeLevers, type NativeLever } from './native-kernels';
 export { gpuWorkDone, probeWebGpu } from './webgpu-node';
 export { registerWasmKernels } from './wasm-kernels';
 export { requestedWasmThreads, useThreadedWasm } from './wasm-threads';
