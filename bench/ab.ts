@@ -8,14 +8,15 @@
  *   npx tsx bench/ab.ts                                   # cpu preset, CVAE-GAN, every lever, 12 pairs
  *   npx tsx bench/ab.ts --net tiny --kind cgan --levers adam --pairs 20
  *
- * Levers (lib/backend/native-kernels.ts): adam, batchNorm, reluGrad; `--levers none` times A
- * against A (the noise floor). Needs the native build (npm run native). Threads are read from
+ * Levers: adam, batchNorm, reluGrad (lib/backend/native-kernels.ts), leanGradients
+ * (lib/backend/lean-gradients.ts), forwardOnce (lib/model/tape.ts); `--levers none` times A against A (the noise floor). Needs the native build (npm run native). Threads are read from
  * TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS when TensorFlow starts (set them for the
  * whole process; bench/run.ts sets them to --threads).
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, nativeLevers, setNativeLevers, type NativeLever } from '../lib/backend/index';
+import { initBackend, installLeanGradients, nativeLevers, setNativeLevers, uninstallLeanGradients } from '../lib/backend/index';
 import { createModel, type ModelKind } from '../lib/model/factory';
+import { setForwardOnce } from '../lib/model/tape';
 import { type BenchNet, benchConfig } from './configs';
 
 function arg(name: string, dflt: string): string {
@@ -54,12 +55,20 @@ async function main(): Promise<void> {
   const kind = arg('kind', 'cvaegan') as ModelKind;
   const pairs = Number(arg('pairs', '12'));
   const warmup = Number(arg('warmup', '2'));
-  const all = Object.keys(nativeLevers) as NativeLever[];
+  // The native levers, the batch-norm gradient of lib/backend/lean-gradients.ts and the single
+  // forward pass of lib/model/tape.ts (both on every backend).
+  const all = [...Object.keys(nativeLevers), 'leanGradients', 'forwardOnce'];
   const raw = arg('levers', all.join(','));
-  const levers = raw === 'none' ? [] : (raw.split(',') as NativeLever[]);
+  const levers = raw === 'none' ? [] : raw.split(',');
   for (const l of levers) if (!all.includes(l)) throw new Error(`--levers: '${l}' is not one of ${all.join(', ')}`);
-  const on = Object.fromEntries(all.map((l) => [l, true])) as typeof nativeLevers;
-  const off = Object.fromEntries(all.map((l) => [l, !levers.includes(l)])) as typeof nativeLevers;
+  const on = Object.fromEntries(all.map((l) => [l, true]));
+  const off = Object.fromEntries(all.map((l) => [l, !levers.includes(l)]));
+  const apply = (set: Record<string, boolean>) => {
+    setNativeLevers(set);
+    if (set.leanGradients) installLeanGradients();
+    else uninstallLeanGradients();
+    setForwardOnce(set.forwardOnce);
+  };
 
   const cfg = benchConfig(net);
   const m = cfg.batchSize;
@@ -73,7 +82,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < warmup + pairs; i++) {
     // Alternate which arm goes first, so neither always follows the other's garbage.
     for (const a of i % 2 ? [...arms].reverse() : arms) {
-      setNativeLevers(a.levers);
+      apply(a.levers);
       const [o0, k0] = [count.ops(), count.kernels()];
       const c = process.cpuUsage();
       const t = performance.now();

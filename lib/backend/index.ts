@@ -23,6 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as path from 'path';
 import { installLeanBackprop } from './lean-backprop';
+import { installLeanGradients } from './lean-gradients';
 import { registerNativeKernels } from './native-kernels';
 import { activateWebGpu, describeAdapter } from './webgpu-node';
 import { registerWasmKernels } from './wasm-kernels';
@@ -214,9 +215,11 @@ export function initBackend(): Promise<BackendReport> {
       if (note && r.choice === 'wasm') r.details.push(note);
       // tfjs keeps every gradient and saved activation until a backward pass ends; the lean walk
       // frees them as it goes (same gradients, bit for bit; ~40% lower peak memory, see
-      // docs/design.md "performance"). CVAEGAN_LEAN_BACKPROP=0 keeps tfjs's own.
+      // docs/design.md "performance"). Batch norm's gradient computes only what the tape asks
+      // for (same numbers, fewer ops). CVAEGAN_LEAN_BACKPROP=0 keeps tfjs's own (both).
       if (process.env.CVAEGAN_LEAN_BACKPROP !== '0') {
         installLeanBackprop();
+        installLeanGradients();
         r.details.push('lean backprop');
       }
       return (current = r);
@@ -236,6 +239,7 @@ export function describeBackend(r: BackendReport): string {
 // The pieces that bench/ and scripts/ use directly: the lean-backprop lever, the WebGPU probe and
 // queue drain, the wasm kernels and threads.
 export { installLeanBackprop, uninstallLeanBackprop } from './lean-backprop';
+export { installLeanGradients, uninstallLeanGradients } from './lean-gradients';
 export { nativeLevers, setNativeLevers, type NativeLever } from './native-kernels';
 export { gpuWorkDone, probeWebGpu } from './webgpu-node';
 export { registerWasmKernels } from './wasm-kernels';

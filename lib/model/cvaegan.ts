@@ -27,7 +27,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkImageShape, ModelConfig } from './config';
 import * as L from './losses';
-import { keepingState, NetworkModel, reparameterize, StepReads } from './modelbase';
+import { keepingState, NetworkModel, putBack, reparameterize, snapshotState, StepReads } from './modelbase';
+import { isForwardOnce, RecordedForward } from './tape';
 import { buildNetworks, Networks, summarize } from './networks';
 import type { StepResult } from './interface';
 
@@ -79,7 +80,7 @@ export function classifierDiscriminatorLosses(nets: Networks, x: tf.Tensor4D, on
 }
 
 /**
- * Step (3)'s losses. D and C run in inference mode: fixed functions of one image each, which keeps
+ * Step (3)'s losses (given step (1)'s forward pass, or computing it). D and C run in inference mode: fixed functions of one image each, which keeps
  * their state unchanged and keeps x_p's features independent of x_f's. The class centres are
  * updated with this batch's real features before L_GC uses them (Algorithm 1's order); the updated
  * centres are returned for the caller to store once the losses are known to be finite.
@@ -92,11 +93,13 @@ export function encoderGeneratorLosses(
   noise: StepNoise,
   centres: tf.Tensor2D,
   seen: tf.Tensor1D,
+  forward?: ReturnType<typeof generatorForward>,
 ) {
   const lc = cfg.loss;
   const pixels = cfg.resolution * cfg.resolution * 3;
   const scaled = (r: ModelConfig['loss']['kl']): L.Reduction => (r === 'per-pixel' ? pixels : r);
-  const { mu, logvar, xf, xp } = generatorForward(nets, x, onehot, onehot, noise);
+  // `forward`: step (1)'s pass, replayed onto this gradient's tape (lib/model/tape.ts); else E and G run here.
+  const { mu, logvar, xf, xp } = forward ?? generatorForward(nets, x, onehot, onehot, noise);
   // Inference mode treats each image alone, so real, reconstructed and prior images go through
   // separate passes with the same result as one joint pass. Separate passes keep the graph honest:
   // x_p's features have no path to E at all, and no gradient is computed for the real images.
@@ -163,15 +166,23 @@ export class CVAEGAN extends NetworkModel {
       zp: tf.randomNormal([m, zDim], 0, 1, 'float32', zSeed),
     };
     const { E, G, D, C } = this.nets;
+    // E's and G's batch-norm statistics before the step, put back if the step fails.
+    const egState = snapshotState([E, G]);
+    let fwd: RecordedForward<ReturnType<typeof generatorForward>> | undefined;
     try {
-      // (1) Reconstructions and prior samples with the current E, G. Their batch-norm statistics
-      // move once per step, in (3), so this extra forward pass leaves them as they were.
-      const { xf, xp } = keepingState([E, G], () =>
-        tf.tidy(() => {
-          const r = generatorForward(this.nets, x, onehot, onehot, noise);
-          return { xf: r.xf, xp: r.xp };
-        }),
-      );
+      // (1) Reconstructions and prior samples with the current E, G, recorded on the gradient
+      // tape: (3) differentiates through this very pass (lib/model/tape.ts; E and G do not change
+      // in between), so their batch-norm statistics move once per step, here. (Without it, as
+      // before: a pass with the statistics put back, and (3) runs E and G again.)
+      if (isForwardOnce()) fwd = RecordedForward.record(() => generatorForward(this.nets, x, onehot, onehot, noise));
+      const { xf, xp } = fwd
+        ? fwd.outputs
+        : keepingState([E, G], () =>
+            tf.tidy(() => {
+              const r = generatorForward(this.nets, x, onehot, onehot, noise);
+              return { xf: r.xf, xp: r.xp };
+            }),
+          );
       // (2) C by L_C, D by L_D.
       let kept1: tf.Tensor1D | undefined;
       const g1 = tf.variableGrads(() => {
@@ -179,7 +190,7 @@ export class CVAEGAN extends NetworkModel {
         kept1 = tf.keep(tf.stack([r.LC, r.LD, r.acc, r.dReal, r.dRecon, r.dPrior]) as tf.Tensor1D);
         return tf.add(r.LC, r.LD) as tf.Scalar;
       }, [...this.vars.C, ...this.vars.D]);
-      tf.dispose([xf, xp, g1.value]);
+      tf.dispose(fwd ? [g1.value] : [xf, xp, g1.value]);
       const v1 = yield kept1!;
       kept1!.dispose();
       const lossesCD = { L_C: v1[0], L_D: v1[1] };
@@ -196,7 +207,7 @@ export class CVAEGAN extends NetworkModel {
       let kept2: tf.Tensor1D | undefined;
       let next: { centres: tf.Tensor2D; seen: tf.Tensor1D } | undefined;
       const g2 = tf.variableGrads(() => {
-        const r = encoderGeneratorLosses(this.nets, this.config, x, onehot, noise, this.centres as tf.Tensor2D, this.seen as tf.Tensor1D);
+        const r = encoderGeneratorLosses(this.nets, this.config, x, onehot, noise, this.centres as tf.Tensor2D, this.seen as tf.Tensor1D, fwd?.replay());
         kept2 = tf.keep(tf.stack([r.KL, r.LG, r.GD, r.GC, r.pixel, r.fD, r.fC]) as tf.Tensor1D);
         next = { centres: tf.keep(r.centres), seen: tf.keep(r.seen) };
         return r.total;
@@ -216,8 +227,12 @@ export class CVAEGAN extends NetworkModel {
         tf.dispose([next!.centres, next!.seen]);
       }
       return this.finishStep(step, { ...lossesCD, ...lossesEG }, metrics);
+    } catch (e) {
+      putBack(egState);
+      throw e;
     } finally {
-      tf.dispose([onehot, noise.eps, noise.zp]);
+      fwd?.dispose();
+      tf.dispose([onehot, noise.eps, noise.zp, ...egState.map((s) => s.v)]);
     }
   }
 

@@ -89,16 +89,24 @@ export async function runStepAsync<T>(g: StepReads<T>): Promise<T> {
   return r.value as T;
 }
 
+/** A copy of the non-trainable state (batch-norm moving statistics) of `models`; the caller disposes the copies (`.v`). */
+export function snapshotState(models: tf.LayersModel[]): { w: tf.LayerVariable; v: tf.Tensor }[] {
+  return models.flatMap((m) => m.nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
+}
+
+/** Writes a snapshotState() back (the copies stay the caller's). */
+export function putBack(saved: { w: tf.LayerVariable; v: tf.Tensor }[]): void {
+  for (const s of saved) s.w.write(s.v);
+}
+
 /** Runs `fn`, then puts back the non-trainable state (batch-norm moving statistics) of `models`. */
 export function keepingState<T>(models: tf.LayersModel[], fn: () => T): T {
-  const saved = models.flatMap((m) => m.nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
+  const saved = snapshotState(models);
   try {
     return fn();
   } finally {
-    for (const s of saved) {
-      s.w.write(s.v);
-      s.v.dispose();
-    }
+    putBack(saved);
+    tf.dispose(saved.map((s) => s.v));
   }
 }
 
