@@ -28,22 +28,7 @@
  * tfjs's applyGradients.
  */
 import * as tf from '@tensorflow/tfjs';
-
-/** What the native files use of tfjs-node's binding and backend (its types are not a dependency). */
-export interface NativeBinding {
-  TF_FLOAT: number;
-  TF_ATTR_TYPE: number;
-  TF_ATTR_FLOAT: number;
-  TF_ATTR_BOOL: number;
-  TF_ATTR_STRING: number;
-  TF_ATTR_SHAPE: number;
-}
-export type OpAttr = { name: string; type: number; value: unknown };
-export interface NativeBackend {
-  binding: NativeBinding;
-  executeSingleOutput(name: string, attrs: OpAttr[], inputs: tf.TensorInfo[]): tf.Tensor;
-  executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: tf.TensorInfo[], numOutputs: number): tf.Tensor[];
-}
+import type { NativeBackend, OpAttr } from './native-common';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 type Moment = { originalName: string; variable: tf.Variable | null };
