@@ -67,31 +67,49 @@ function firstLine(e: unknown): string {
   return msg.split('\n')[0].slice(0, 200);
 }
 
+function repoRoot(): string {
+  return path.join(path.dirname(require.resolve('@tensorflow/tfjs/package.json')), '..', '..', '..');
+}
+
 /**
  * tfjs-node built by scripts/build-native-tfjs.mjs against the libtensorflow inside TensorFlow's
  * PyPI wheel, in .native/ at the repository root (outside node_modules, so that package.json's
  * danfojs alias of @tensorflow/tfjs-node stays as it is). Undefined when not built.
  */
 export function nativeBuildPath(): string | undefined {
-  const root = path.join(path.dirname(require.resolve('@tensorflow/tfjs/package.json')), '..', '..', '..');
-  const dir = path.join(root, '.native', 'node_modules', '@tensorflow', 'tfjs-node');
+  const dir = path.join(repoRoot(), '.native', 'node_modules', '@tensorflow', 'tfjs-node');
   return fs.existsSync(path.join(dir, 'package.json')) ? dir : undefined;
 }
+
+/**
+ * tfjs-node-gpu built by `npm run native -- --gpu` against the CUDA 12 TensorFlow C library of the
+ * `tensorflow` wheel, in .native-gpu/ (or the directory CVAEGAN_NATIVE_GPU_DIR names, which holds
+ * the same layout: node_modules/@tensorflow/tfjs-node-gpu). Undefined when not built.
+ */
+export function nativeGpuBuildPath(): string | undefined {
+  const base = process.env.CVAEGAN_NATIVE_GPU_DIR ? path.resolve(process.env.CVAEGAN_NATIVE_GPU_DIR) : path.join(repoRoot(), '.native-gpu');
+  const dir = path.join(base, 'node_modules', '@tensorflow', 'tfjs-node-gpu');
+  return fs.existsSync(path.join(dir, 'package.json')) ? dir : undefined;
+}
+
+/** Which native TensorFlow this process loaded (one per process): our CPU or GPU build, or an npm install. */
+let loadedNative: { pkg: string; built?: string } | undefined;
 
 /** Loads the tfjs-node(-gpu) native binding, if installed, and returns why not otherwise. */
 function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): string | undefined {
   if (tf.findBackendFactory('tensorflow') != null) return undefined;
-  const built = pkg === '@tensorflow/tfjs-node' ? nativeBuildPath() : undefined;
+  const built = pkg === '@tensorflow/tfjs-node' ? nativeBuildPath() : nativeGpuBuildPath();
   if (built) {
     // TensorFlow's C++ logging (CPU feature notes, oneDNN banner) goes to stderr; keep warnings and errors.
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(built);
-      if (tf.findBackendFactory('tensorflow') != null) return undefined;
-      return `${built} loaded but registered no "tensorflow" backend`;
+      if (tf.findBackendFactory('tensorflow') == null) return `${built} loaded but registered no "tensorflow" backend`;
+      loadedNative = { pkg, built };
+      return undefined;
     } catch (e) {
-      return `the native build in .native/ failed to load (${firstLine(e)}); rebuild it with node scripts/build-native-tfjs.mjs`;
+      return `the native build in ${path.relative(repoRoot(), path.join(built, '..', '..', '..')) || built} failed to load (${firstLine(e)}); rebuild it with node scripts/build-native-tfjs.mjs${pkg.endsWith('gpu') ? ' --gpu' : ''}`;
     }
   }
   try {
@@ -101,7 +119,9 @@ function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'):
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'MODULE_NOT_FOUND' && firstLine(e).includes(pkg)) {
-      return `${pkg} is not installed (it downloads libtensorflow at install time; see README "GPU")`;
+      return pkg.endsWith('gpu')
+        ? `not built (npm run native -- --gpu builds tfjs-node-gpu against TensorFlow's CUDA 12 wheel; README "Backends")`
+        : `${pkg} is not installed (npm run native builds it; README "Backends")`;
     }
     return `${pkg} failed to load: ${firstLine(e)}`;
   }
@@ -110,6 +130,7 @@ function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'):
     // without providing a native backend.
     return `${pkg} resolves to plain @tensorflow/tfjs (the danfojs alias), not the native binding; build one with node scripts/build-native-tfjs.mjs`;
   }
+  loadedNative = { pkg };
   return undefined;
 }
 
@@ -140,12 +161,20 @@ async function tryBackend(choice: BackendChoice, forced: boolean): Promise<Loade
       if (why) return why;
       if (!(await tf.setBackend('tensorflow'))) return `${pkg}: tf.setBackend('tensorflow') failed`;
       const details: string[] = [];
-      if (choice === 'node' && nativeBuildPath()) details.push('TensorFlow C library from the tensorflow-cpu wheel (.native/)');
+      const gpuBuild = loadedNative?.pkg === '@tensorflow/tfjs-node-gpu';
+      const where = loadedNative?.built ? path.relative(repoRoot(), path.join(loadedNative.built, '..', '..', '..')) || loadedNative.built : undefined;
       if (choice === 'node-gpu') {
-        // tfjs-node-gpu silently falls back to CPU when CUDA/cuDNN do not load; tell the user.
+        // tfjs-node-gpu silently falls back to the CPU when the CUDA libraries do not load; say so,
+        // and let the next choice ('node') run this same TensorFlow on the CPU.
         const gpu = await nativeHasGpu();
-        if (!gpu) return `${pkg} loaded, but TensorFlow sees no GPU (CUDA 11.2 / cuDNN 8.1 libraries missing?)`;
-        details.push('CUDA GPU');
+        if (!gpu) {
+          return `${where ? `the GPU build (${where}/)` : pkg} loaded, but TensorFlow sees no GPU (no NVIDIA driver, or the CUDA 12 / cuDNN 9 libraries missing${where ? `: rebuild with npm run native -- --gpu for them` : ''}); ${forced ? 'unset CVAEGAN_BACKEND to run it on the CPU' : 'running it on the CPU'}`;
+        }
+        details.push(`CUDA GPU${where ? ` (TensorFlow C library from the tensorflow wheel, ${where}/)` : ''}`);
+      } else if (gpuBuild) {
+        details.push(`no GPU visible: the GPU build${where ? ` (${where}/)` : ''} runs on the CPU`);
+      } else if (where) {
+        details.push(`TensorFlow C library from the tensorflow-cpu wheel (${where}/)`);
       }
       return { details, extra: registerNativeKernels() };
     }
