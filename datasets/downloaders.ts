@@ -2,19 +2,29 @@
  * One-call downloaders for the official archives. Each is idempotent: files already present and
  * verified are not fetched again, an extracted archive (marker file) is not extracted again, and an
  * interrupted download resumes. Users without internet place the official files in the root
- * themselves (or pass `root` to loadDataset); the same verification then applies.
+ * themselves and call with `offline: true` (or let findOrFetch do it): the same verification and
+ * extraction then run without any connection.
+ *
+ * Sources: the official hosts in order, or only the mirror named by CVAEGAN_DATASET_MIRROR
+ * (datasets/paths.ts) when that is set. Checksums: the official ones, unless `checksums` or CVAEGAN_DATASET_CHECKSUMS
+ * replace them.
  */
 import { existsSync, mkdirSync, readdirSync } from 'fs';
 import { join } from 'path';
 import { alreadyExtracted, extractTgz } from './archive';
 import { CUB200_METADATA, cubFolder } from './cub200';
-import { downloadFile, type FetchOptions } from './fetcher';
+import { downloadFile, OfflineError, type DownloadOptions, type FetchOptions } from './fetcher';
+import { lfwFolder } from './lfw';
 import { numericVariable, readMatFile } from './matfile';
-import { downloadRoot } from './paths';
+import { checksumOverrides, downloadRoot, mirrorUrls } from './paths';
 
 export interface OfficialFile {
-  md5: string;
-  size: number;
+  /** MD5 (hex) where that is what the source publishes. */
+  md5?: string;
+  /** SHA-256 (hex). */
+  sha256?: string;
+  /** Bytes, where known. */
+  size?: number;
 }
 
 export const FLOWERS102_BASE_URL = 'https://www.robots.ox.ac.uk/~vgg/data/flowers/102/';
@@ -34,24 +44,63 @@ export const CUB200_MIRRORS: readonly string[] = [
   'http://www.vision.caltech.edu.s3-us-west-2.amazonaws.com/visipedia-data/CUB-200-2011/CUB_200_2011.tgz',
 ];
 
+/**
+ * LFW archives: scikit-learn's figshare copies (the checksums are scikit-learn's), then the
+ * original UMass host. lfw-funneled.tgz's size is not published.
+ */
+export const LFW_FILES: Record<'lfw.tgz' | 'lfw-funneled.tgz', OfficialFile & { mirrors: readonly string[] }> = {
+  'lfw.tgz': {
+    sha256: '055f7d9c632d7370e6fb4afc7468d40f970c34a80d4c6f50ffec63f5a8d536c0',
+    size: 180_566_744,
+    mirrors: ['https://ndownloader.figshare.com/files/5976018', 'http://vis-www.cs.umass.edu/lfw/lfw.tgz'],
+  },
+  'lfw-funneled.tgz': {
+    sha256: 'b47c8422c8cded889dc5a13418c4bc2abbda121092b3533a83306f90d900100a',
+    mirrors: ['https://ndownloader.figshare.com/files/5976015', 'http://vis-www.cs.umass.edu/lfw/lfw-funneled.tgz'],
+  },
+};
+
 export interface DownloaderOptions extends FetchOptions {
   /** Destination folder (default `datasets/<name>/` in the repository). */
   root?: string;
   /**
-   * Expected MD5 per file name, replacing the official one (and then skipping the official size
-   * check): for mirrors that repackage the files, and for tests.
+   * Expected checksum per file name (32 hex digits: MD5, 64: SHA-256), replacing the official one
+   * (and then skipping the official size check): for mirrors that repackage the files, and for
+   * tests. Default: CVAEGAN_DATASET_CHECKSUMS's file, if set.
    */
   checksums?: Record<string, string>;
+  /** Use only files already in `root` (verified, then extracted); never open a connection. */
+  offline?: boolean;
 }
 
-function expected(file: string, official: OfficialFile, opts: DownloaderOptions): { md5: string; size?: number } {
-  const override = opts.checksums?.[file];
-  return override ? { md5: override } : official;
+function expected(file: string, official: OfficialFile, opts: DownloaderOptions): { md5?: string; sha256?: string; size?: number } {
+  const override = (opts.checksums ?? checksumOverrides())[file];
+  if (override) return override.length === 64 ? { sha256: override } : { md5: override };
+  return { md5: official.md5, sha256: official.sha256, size: official.size };
 }
 
-function fetchOptions(opts: DownloaderOptions): FetchOptions {
-  const { timeoutMs, retries, retryDelayMs, headers, progress } = opts;
-  return { timeoutMs, retries, retryDelayMs, headers, progress };
+function fetchOptions(opts: DownloaderOptions): FetchOptions & { offline?: boolean } {
+  const { timeoutMs, minRate, retries, retryDelayMs, headers, progress, offline } = opts;
+  return { timeoutMs, minRate, retries, retryDelayMs, headers, progress, offline };
+}
+
+/**
+ * Downloads `dest` from the first of `urls` that gives a verified file. With one URL its error is
+ * thrown as it is; with several, one error lists every URL's failure and says where to put the file
+ * by hand. Offline, the file on disk is verified (or OfflineError says it is missing).
+ */
+async function fetchFirst(urls: readonly string[], dest: string, opts: DownloadOptions): Promise<string> {
+  if (opts.offline || urls.length === 1) return downloadFile(urls[0], dest, opts);
+  const failures: string[] = [];
+  for (const url of urls) {
+    try {
+      return await downloadFile(url, dest, opts);
+    } catch (e) {
+      if (e instanceof OfflineError) throw e;
+      failures.push(`  ${url}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`no mirror gave a verified ${opts.label ?? dest}:\n${failures.join('\n')}\nDownload it by hand, place it at ${dest} and call again (with offline: true nothing is fetched).`);
 }
 
 /** Downloads, verifies and extracts Oxford 102 flowers into `root`; returns `root`. */
@@ -61,12 +110,13 @@ export async function downloadFlowers102(opts: DownloaderOptions & { baseUrl?: s
   mkdirSync(root, { recursive: true });
   const archive = join(root, '102flowers.tgz');
   const want = expected('102flowers.tgz', FLOWERS102_FILES['102flowers.tgz'], opts);
+  const stamp = want.md5 ?? want.sha256!;
   for (const [file, official] of Object.entries(FLOWERS102_FILES)) {
     // Once extracted, the archive is no longer needed (the user may delete it to save 345 MB).
-    if (file === '102flowers.tgz' && alreadyExtracted(archive, root, want.md5)) continue;
-    await downloadFile(base + file, join(root, file), { ...fetchOptions(opts), ...expected(file, official, opts), label: file });
+    if (file === '102flowers.tgz' && alreadyExtracted(archive, root, stamp)) continue;
+    await fetchFirst(opts.baseUrl ? [base + file] : mirrorUrls('flowers102', file, [base + file]), join(root, file), { ...fetchOptions(opts), ...expected(file, official, opts), label: file });
   }
-  if (!alreadyExtracted(archive, root, want.md5)) await extractTgz(archive, root, want.md5, opts.progress ?? true);
+  if (!alreadyExtracted(archive, root, stamp)) await extractTgz(archive, root, stamp, opts.progress ?? true);
   checkFlowersLayout(root);
   return root;
 }
@@ -88,14 +138,16 @@ export async function downloadCub200(opts: DownloaderOptions & { mirrors?: strin
   mkdirSync(root, { recursive: true });
   const archive = join(root, CUB200_ARCHIVE);
   const want = expected(CUB200_ARCHIVE, CUB200_FILE, opts);
-  if (!alreadyExtracted(archive, root, want.md5)) {
-    const mirrors = opts.mirrors ?? CUB200_MIRRORS;
+  const stamp = want.md5 ?? want.sha256!;
+  if (!alreadyExtracted(archive, root, stamp)) {
+    const mirrors = opts.mirrors ?? mirrorUrls('cub200', CUB200_ARCHIVE, CUB200_MIRRORS);
     const failures: string[] = [];
     for (const url of mirrors) {
       try {
         await downloadFile(url, archive, { ...fetchOptions(opts), ...want, label: CUB200_ARCHIVE });
         break;
       } catch (e) {
+        if (e instanceof OfflineError) throw e;
         failures.push(`  ${url}: ${(e as Error).message}`);
       }
     }
@@ -105,7 +157,7 @@ export async function downloadCub200(opts: DownloaderOptions & { mirrors?: strin
           `Download it by hand (e.g. Google Drive id 1hbzc_P1FuxMkcabkgn9ZKinBwW683j45), place it at ${archive} and call again, or pass mirrors: [...].`,
       );
     }
-    await extractTgz(archive, root, want.md5, opts.progress ?? true);
+    await extractTgz(archive, root, stamp, opts.progress ?? true);
   }
   let dir: string;
   try {
@@ -116,6 +168,30 @@ export async function downloadCub200(opts: DownloaderOptions & { mirrors?: strin
   const missing = CUB200_METADATA.filter((f) => !existsSync(join(dir, f)));
   if (missing.length || !existsSync(join(dir, 'images'))) {
     throw new Error(`${CUB200_ARCHIVE} did not give the expected layout: ${dir} lacks ${[...missing, ...(existsSync(join(dir, 'images')) ? [] : ['images/'])].join(', ')}`);
+  }
+  return root;
+}
+
+/**
+ * Downloads (scikit-learn's figshare copy, then UMass), verifies (SHA-256) and extracts LFW into
+ * `root` (default datasets/lfw/); returns `root`. `funneled: true` takes lfw-funneled.tgz (the
+ * aligned photos) instead of lfw.tgz.
+ */
+export async function downloadLfw(opts: DownloaderOptions & { funneled?: boolean; mirrors?: string[] } = {}): Promise<string> {
+  const root = opts.root ?? downloadRoot('lfw');
+  mkdirSync(root, { recursive: true });
+  const file = opts.funneled ? 'lfw-funneled.tgz' : 'lfw.tgz';
+  const archive = join(root, file);
+  const want = expected(file, LFW_FILES[file], opts);
+  const stamp = want.sha256 ?? want.md5!;
+  if (!alreadyExtracted(archive, root, stamp)) {
+    await fetchFirst(opts.mirrors ?? mirrorUrls('lfw', file, LFW_FILES[file].mirrors), archive, { ...fetchOptions(opts), ...want, label: file });
+    await extractTgz(archive, root, stamp, opts.progress ?? true);
+  }
+  try {
+    lfwFolder(root);
+  } catch {
+    throw new Error(`${file} did not give the expected layout: no ${join(root, opts.funneled ? 'lfw_funneled' : 'lfw')}/<Person_Name>/<Person_Name>_0001.jpg (found ${readdirSync(root).join(', ')})`);
   }
   return root;
 }

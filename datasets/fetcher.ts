@@ -1,18 +1,27 @@
 /**
  * HTTP(S) downloads that survive bad networks: resumable (HTTP Range into `<file>.part`), with an
- * idle timeout, bounded retries with back-off, redirects, and MD5/size verification. Nothing is
- * thrown away: a partial download stays in `.part` for the next call, and a complete file whose
- * checksum is wrong is renamed aside, never deleted.
+ * idle timeout and a minimum transfer rate, bounded retries with back-off, redirects, and MD5 /
+ * SHA-256 / size verification. Nothing is thrown away: a partial download stays in `.part` for the
+ * next call, and a complete file whose checksum is wrong is renamed aside, never deleted.
+ * `offline: true` never opens a connection: a file already on disk is verified, a missing one is an
+ * OfflineError.
  */
 import { createHash } from 'crypto';
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'fs';
 import * as http from 'http';
 import * as https from 'https';
+import { dirname } from 'path';
 import { ProgressReporter } from './reporter';
 
 export interface FetchOptions {
   /** Milliseconds without any data before a request is abandoned (default 30 s). */
   timeoutMs?: number;
+  /**
+   * A transfer slower than `bytesPerSecond` over any `windowMs` is abandoned like a timeout (the
+   * idle timeout never fires for a server that trickles a byte every few seconds). Default 1 KiB/s
+   * over 60 s.
+   */
+  minRate?: { bytesPerSecond: number; windowMs: number };
   /** Extra attempts after the first one for network errors, timeouts and HTTP 5xx/408/429 (default 3). */
   retries?: number;
   /** Wait before the first retry, doubled for each later one (default 1 s). */
@@ -24,6 +33,10 @@ export interface FetchOptions {
 export interface DownloadOptions extends FetchOptions {
   /** Expected MD5 (hex); a mismatch is an error and the file is kept aside. */
   md5?: string;
+  /** Expected SHA-256 (hex); checked like `md5` (both may be given). */
+  sha256?: string;
+  /** Never touch the network: verify `dest` if it is there, else throw OfflineError. */
+  offline?: boolean;
   /** Expected size in bytes. */
   size?: number;
   label?: string;
@@ -42,14 +55,30 @@ export class ChecksumError extends Error {
   }
 }
 
+/** A file is not on disk and downloads are off (`offline: true`). */
+export class OfflineError extends Error {
+  constructor(message: string, readonly file: string, readonly url: string) {
+    super(message);
+  }
+}
+
 const MAX_REDIRECTS = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const retryable = (status: number) => status >= 500 || status === 408 || status === 429;
 
 export async function md5File(path: string): Promise<string> {
-  const hash = createHash('md5');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  return (await hashFile(path, ['md5'])).md5;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  return (await hashFile(path, ['sha256'])).sha256;
+}
+
+/** Several digests of one file in one read. */
+async function hashFile(path: string, algorithms: ('md5' | 'sha256')[]): Promise<Record<string, string>> {
+  const hashes = algorithms.map((a) => createHash(a));
+  for await (const chunk of createReadStream(path)) for (const h of hashes) h.update(chunk as Buffer);
+  return Object.fromEntries(algorithms.map((a, i) => [a, hashes[i].digest('hex')]));
 }
 
 /** GET with redirects; resolves with the final response (status < 300) or throws HttpError / network errors. */
@@ -103,20 +132,48 @@ function request(url: string, headers: Record<string, string>, timeoutMs: number
   });
 }
 
+const DEFAULT_MIN_RATE = { bytesPerSecond: 1024, windowMs: 60_000 };
+
+/**
+ * Watches one response body: calls `fail` when fewer than minRate.bytesPerSecond arrived over
+ * the last minRate.windowMs. `add(n)` counts bytes; `stop()` ends the watch.
+ */
+function rateGuard(url: string, minRate: { bytesPerSecond: number; windowMs: number }, fail: (e: Error) => void) {
+  const { bytesPerSecond, windowMs } = minRate;
+  const start = Date.now();
+  let received = 0;
+  const samples: { t: number; received: number }[] = [{ t: start, received: 0 }];
+  const timer = setInterval(() => {
+    const now = Date.now();
+    samples.push({ t: now, received });
+    // Keep the newest sample at least a window old as the reference point.
+    while (samples.length > 2 && samples[1].t <= now - windowMs) samples.shift();
+    const ref = samples[0];
+    if (now - ref.t >= windowMs && received - ref.received < (bytesPerSecond * (now - ref.t)) / 1000) {
+      const got = received - ref.received;
+      fail(new Error(`${url}: only ${got} bytes in the last ${((now - ref.t) / 1000).toFixed(0)} s, below the minimum of ${bytesPerSecond} bytes/s (the server trickles; timed out)`));
+    }
+  }, Math.max(10, Math.min(1000, windowMs / 4)));
+  timer.unref();
+  return { add: (n: number) => void (received += n), stop: () => clearInterval(timer) };
+}
+
 /**
  * Writes one response body into `part` (appending when `append`); rejects if the body ends early.
  * Chunks are written synchronously as they arrive: with a piped (buffered) stream, bytes still
  * queued when the connection drops are discarded by Node, and a resume would then refetch them.
  */
-function receive(response: Response, part: string, append: boolean, expectedBytes: number | undefined, bar: ProgressReporter, offset: number): Promise<void> {
+function receive(response: Response, part: string, append: boolean, expectedBytes: number | undefined, bar: ProgressReporter, offset: number, minRate: FetchOptions['minRate']): Promise<void> {
   const { res } = response;
   return new Promise((resolve, reject) => {
     const fd = openSync(part, append ? 'a' : 'w');
     let received = 0;
     let settled = false;
+    const guard = rateGuard(response.url, minRate ?? DEFAULT_MIN_RATE, (e) => settle(e));
     const settle = (e?: Error) => {
       if (settled) return;
       settled = true;
+      guard.stop();
       closeSync(fd);
       if (!e) {
         resolve();
@@ -134,6 +191,7 @@ function receive(response: Response, part: string, append: boolean, expectedByte
         return;
       }
       received += chunk.length;
+      guard.add(chunk.length);
       bar.update(offset + received);
     });
     res.on('aborted', () => settle(new Error(`connection closed after ${received} of ${expectedBytes ?? '?'} bytes`)));
@@ -155,15 +213,17 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   const headers = { 'User-Agent': 'cvaegan-ts dataset downloader', ...opts.headers };
 
   if (existsSync(dest)) {
-    if (!opts.md5) return dest;
+    if (!opts.md5 && !opts.sha256) return dest;
     await verify(dest, url, opts);
     return dest;
+  }
+  if (opts.offline) {
+    throw new OfflineError(`${name} is not in ${dirname(dest)} and downloads are off (offline); it comes from ${url}`, dest, url);
   }
   const part = `${dest}.part`;
   const partUrl = `${part}.url`;
   // A partial file from another URL (another mirror) may hold other bytes: start over.
   if (existsSync(part) && (!existsSync(partUrl) || readFileSync(partUrl, 'utf8') !== url)) rmSync(part);
-  writeFileSync(partUrl, url);
 
   const bar = new ProgressReporter(`download ${name}`, opts.size, { enabled: opts.progress ?? true, unit: 'bytes' });
   let lastError: Error | undefined;
@@ -195,7 +255,9 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
           throw new Error(`server answered the resume request with an unexpected range (${res.headers['content-range']}); starting over`);
         }
         bar.setTotal(opts.size ?? (length !== undefined ? (resumed ? have : 0) + length : undefined));
-        await receive(response, part, resumed, length, bar, resumed ? have : 0);
+        // Which URL the bytes of `part` come from, written with the first of them.
+        writeFileSync(partUrl, url);
+        await receive(response, part, resumed, length, bar, resumed ? have : 0, opts.minRate);
       }
       renameSync(part, dest);
       rmSync(partUrl, { force: true });
@@ -203,10 +265,14 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       await verify(dest, url, opts);
       return dest;
     } catch (e) {
-      if (e instanceof HttpError || e instanceof ChecksumError) throw e;
+      if (e instanceof HttpError || e instanceof ChecksumError) {
+        if (!existsSync(part)) rmSync(partUrl, { force: true }); // nothing was received: no trace
+        throw e;
+      }
       lastError = e as Error;
     }
   }
+  if (!existsSync(part)) rmSync(partUrl, { force: true });
   const kept = existsSync(part) ? statSync(part).size : 0;
   throw new Error(
     `downloading ${url} failed after ${retries + 1} attempt(s): ${lastError?.message}. ` +
@@ -216,16 +282,22 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
 
 async function verify(dest: string, url: string, opts: DownloadOptions): Promise<void> {
   const size = statSync(dest).size;
-  const actual = opts.md5 ? await md5File(dest) : undefined;
+  const algorithms = [...(opts.md5 ? ['md5' as const] : []), ...(opts.sha256 ? ['sha256' as const] : [])];
+  const actual = algorithms.length ? await hashFile(dest, algorithms) : {};
+  const wrongHash = algorithms.find((a) => actual[a] !== opts[a]!.toLowerCase());
   const sizeWrong = opts.size !== undefined && size !== opts.size;
-  if ((opts.md5 && actual !== opts.md5.toLowerCase()) || sizeWrong) {
-    const aside = `${dest}.md5-mismatch-${actual ?? 'size'}`;
+  if (wrongHash || sizeWrong) {
+    const algo = wrongHash ?? algorithms[0];
+    const label = algo === 'sha256' ? 'SHA-256' : 'MD5';
+    const got = algo ? actual[algo] : undefined;
+    const aside = `${dest}.${algo === 'sha256' ? 'sha256' : 'md5'}-mismatch-${got ?? 'size'}`;
     renameSync(dest, aside);
+    const want = algo ? opts[algo]! : '-';
     throw new ChecksumError(
-      `MD5 mismatch for ${dest} (from ${url}): expected ${opts.md5 ?? '-'}${opts.size !== undefined ? ` / ${opts.size} bytes` : ''}, ` +
-        `got ${actual ?? '-'} / ${size} bytes. The file was kept as ${aside} and the next call downloads it again; ` +
+      `${label} mismatch for ${dest} (from ${url}): expected ${want}${opts.size !== undefined ? ` / ${opts.size} bytes` : ''}, ` +
+        `got ${got ?? '-'} / ${size} bytes. The file was kept as ${aside} and the next call downloads it again; ` +
         `if this repeats, the server or mirror serves a different file.`,
-      dest, opts.md5 ?? '', actual ?? '', aside,
+      dest, want === '-' ? '' : want, got ?? '', aside,
     );
   }
 }
@@ -245,12 +317,19 @@ export async function fetchBuffer(url: string, opts: FetchOptions & { maxBytes?:
       const chunks: Buffer[] = [];
       let total = 0;
       await new Promise<void>((resolve, reject) => {
+        let slow: Error | undefined;
+        const guard = rateGuard(response.url, opts.minRate ?? DEFAULT_MIN_RATE, (e) => {
+          slow = e;
+          res.destroy(e);
+        });
+        res.on('close', () => guard.stop());
         res.on('data', (c: Buffer) => {
           total += c.length;
+          guard.add(c.length);
           if (total > maxBytes) res.destroy(new Error(`larger than ${maxBytes} bytes`));
           else chunks.push(c);
         });
-        const fail = (e: Error) => reject(response.timedOut() ? new Error(response.timedOut()) : e);
+        const fail = (e: Error) => reject(slow ?? (response.timedOut() ? new Error(response.timedOut()) : e));
         res.on('aborted', () => fail(new Error('connection closed before the end of the response')));
         res.on('error', fail);
         res.on('end', () => (length !== undefined && total < length ? reject(new Error(`connection closed after ${total} of ${length} bytes`)) : resolve()));

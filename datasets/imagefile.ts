@@ -1,12 +1,16 @@
 /**
  * Decoding, checking, cropping and resizing one source image with node-canvas.
  *
- * libjpeg decodes a truncated JPEG with only a warning (the missing rows come out grey), so we check
- * the bytes ourselves before decoding: a JPEG must have an end-of-image marker after its first
- * scan, a PNG its IEND chunk. Files that fail are reported as `CorruptImageError`; the loader skips
+ * libjpeg decodes a truncated JPEG with only a warning (the missing rows come out grey), and one
+ * whose entropy-coded data is damaged with only a "Corrupt JPEG data" warning (garbage rows), and
+ * node-canvas drops both warnings; so we check the bytes ourselves before decoding: a JPEG must
+ * have an end-of-image marker after its first scan and intact scan data (jpeg-scan.ts), a PNG its
+ * IEND chunk. Files that fail are reported as `CorruptImageError`; the loader skips
  * and counts them (policy in loader.ts).
  */
 import { createCanvas, loadImage, type Image } from 'canvas';
+import { jpegScanDamage } from './jpeg-scan';
+import { lfwFaceBox } from './lfw';
 import type { Box, CropMode } from './types';
 
 export class CorruptImageError extends Error {}
@@ -54,7 +58,7 @@ function jpegIncompleteReason(buf: Uint8Array): string | undefined {
 
 /** Decodes a JPEG or PNG; throws CorruptImageError (naming `file`) when it is incomplete or undecodable. */
 export async function decodeImage(buf: Uint8Array, file: string): Promise<Image> {
-  const reason = incompleteReason(buf);
+  const reason = incompleteReason(buf) ?? (buf[0] === 0xff ? jpegScanDamage(buf) : undefined);
   if (reason) throw new CorruptImageError(`${file}: ${reason}`);
   try {
     return await loadImage(Buffer.from(buf.buffer, buf.byteOffset, buf.length));
@@ -70,14 +74,18 @@ export function cropRect(width: number, height: number, mode: CropMode, box?: Bo
     const side = Math.min(width, height);
     return { x: (width - side) / 2, y: (height - side) / 2, width: side, height: side };
   }
+  if (mode === 'face') return lfwFaceBox(width, height);
   if (!box) throw new Error(`crop 'bbox' needs a bounding box for every image; use crop 'center' or 'full'`);
   // A few official CUB boxes overrun the image by 1-3 px: clip them.
   const x0 = Math.max(0, box.x);
   const y0 = Math.max(0, box.y);
   const x1 = Math.min(width, box.x + box.width);
   const y1 = Math.min(height, box.y + box.height);
-  if (x1 - x0 < 1 || y1 - y0 < 1) {
+  if (box.x >= width || box.y >= height || box.x + box.width <= 0 || box.y + box.height <= 0) {
     throw new Error(`bounding box ${JSON.stringify(box)} lies outside the ${width}x${height} image`);
+  }
+  if (x1 - x0 < 1 || y1 - y0 < 1) {
+    throw new Error(`bounding box ${JSON.stringify(box)} is smaller than one pixel inside the ${width}x${height} image (${+(x1 - x0).toFixed(3)} x ${+(y1 - y0).toFixed(3)} px); fix its line in bounding_boxes.txt, or load with crop 'center' or 'full'`);
   }
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }

@@ -11,43 +11,43 @@ import { createHash } from 'crypto';
 import { existsSync, readFileSync, readdirSync } from 'fs';
 import { join } from 'path';
 import { cacheFilePath, fingerprint, readCache, writeCache, type CachedImages } from './cache';
-import { cubFolder, indexCub200 } from './cub200';
-import { downloadCub200, downloadFlowers102 } from './downloaders';
-import { facesFolder, indexFaces } from './faces';
+import { indexCub200 } from './cub200';
+import { downloadCub200, downloadFlowers102, downloadLfw } from './downloaders';
+import { indexFaces } from './faces';
+import { holdsData, localCandidates } from './find';
 import { indexFlowers102 } from './flowers102';
 import { CorruptImageError, Resizer, cropRect, decodeImage } from './imagefile';
-import { cacheRoot, downloadRoot, sharedDatasetsRoot } from './paths';
+import { indexLfw, LFW_MIN_IMAGES } from './lfw';
+import { cacheRoot } from './paths';
 import { ProgressReporter } from './reporter';
 import type { ClassSelection, CropMode, DatasetName, ImageDataset, LoadOptions, SourceIndex } from './types';
 
 /** Bump when decoding or resizing changes, so old caches are not reused. */
-const PIPELINE_VERSION = 1;
-export const DATASET_NAMES: readonly DatasetName[] = ['flowers102', 'cub200', 'faces'];
+const PIPELINE_VERSION = 2; // 2: JPEGs with damaged scan data are skipped (datasets/jpeg-scan.ts)
+export const DATASET_NAMES: readonly DatasetName[] = ['flowers102', 'cub200', 'faces', 'lfw'];
 export const RESOLUTIONS = [32, 64, 128] as const;
-export const DEFAULT_CROP: Record<DatasetName, CropMode> = { flowers102: 'center', cub200: 'bbox', faces: 'center' };
+export const DEFAULT_CROP: Record<DatasetName, CropMode> = { flowers102: 'center', cub200: 'bbox', faces: 'center', lfw: 'face' };
 /** Default split: the official training images, so that test images stay unseen unless asked for. */
 export const DEFAULT_SPLIT = 'train';
+/** Selections applied unless the caller sets them: LFW keeps the people with at least 20 photos (62). */
+const DEFAULT_SELECTION: Partial<Record<DatasetName, ClassSelection>> = { lfw: { minImages: LFW_MIN_IMAGES } };
 
-const STAGED_FOLDER: Record<DatasetName, string> = { flowers102: 'flowers102', cub200: 'cub200', faces: join('faces_celeba', 'faces') };
 const DOWNLOAD_HINT: Record<DatasetName, string> = {
   flowers102: 'downloadFlowers102()',
   cub200: 'downloadCub200()',
-  faces: 'downloadFaceScrub({ lists: [...] }) or an identity-per-folder copy (LFW, CelebA crops)',
+  faces: 'downloadFaceScrub({ lists: [...] }) or an identity-per-folder copy (CelebA crops), or use LFW (downloadLfw(), findOrFetch(\'faces\'))',
+  lfw: 'downloadLfw()',
 };
 
-function holdsData(name: DatasetName, dir: string): boolean {
-  try {
-    if (name === 'flowers102') return existsSync(join(dir, 'imagelabels.mat'));
-    if (name === 'cub200') return cubFolder(dir) !== undefined;
-    return facesFolder(dir) !== undefined;
-  } catch {
-    return false;
-  }
+/** `sel` with the dataset's default selection filled in (LFW: minImages 20). */
+export function withDefaultSelection(name: DatasetName, sel: ClassSelection = {}): ClassSelection {
+  return { ...DEFAULT_SELECTION[name], ...sel };
 }
 
 /**
  * The dataset root: `root` when given, else the download folder `datasets/<name>/` when it holds the
  * data, else the staged copy under `sharedDatasetsRoot()`. An error names all the places tried.
+ * No network: findOrFetch (datasets/find.ts) downloads when nothing is found.
  */
 export function resolveRoot(name: DatasetName, root?: string): string {
   if (!DATASET_NAMES.includes(name)) throw new Error(`unknown dataset '${name}'; use one of ${DATASET_NAMES.join(', ')}`);
@@ -55,7 +55,7 @@ export function resolveRoot(name: DatasetName, root?: string): string {
     if (!existsSync(root)) throw new Error(`${name}: root ${root} does not exist`);
     return root;
   }
-  const candidates = [downloadRoot(name), join(sharedDatasetsRoot(), STAGED_FOLDER[name])];
+  const candidates = localCandidates(name);
   const found = candidates.find((dir) => holdsData(name, dir));
   if (found) return found;
   throw new Error(`${name}: no data found in ${candidates.join(' or ')}. Download it with ${DOWNLOAD_HINT[name]}, or pass root: '<folder>' pointing at a copy on disk.`);
@@ -67,6 +67,7 @@ async function findOrDownload(name: DatasetName, progress: boolean): Promise<str
   } catch (e) {
     if (name === 'flowers102') return downloadFlowers102({ progress });
     if (name === 'cub200') return downloadCub200({ progress });
+    if (name === 'lfw') return downloadLfw({ progress });
     throw e;
   }
 }
@@ -76,6 +77,7 @@ export function indexDataset(name: DatasetName, root: string, split: string): So
   if (name === 'flowers102') return indexFlowers102(root, split);
   if (name === 'cub200') return indexCub200(root, split);
   if (name === 'faces') return indexFaces(root, split);
+  if (name === 'lfw') return indexLfw(root, split);
   throw new Error(`unknown dataset '${name}'; use one of ${DATASET_NAMES.join(', ')}`);
 }
 
@@ -95,6 +97,10 @@ export function selectClassIds(index: SourceIndex, sel: ClassSelection = {}): nu
   if (sel.minImages !== undefined) ids = ids.filter((i) => index.classSizes[i] >= sel.minImages!);
   if (sel.first !== undefined) {
     if (!Number.isInteger(sel.first) || sel.first < 1) throw new Error(`classes.first must be a positive integer, got ${sel.first}`);
+    if (sel.first > ids.length) {
+      const what = ids.length === n ? `the copy at ${index.root} has ${n} classes` : `${ids.length} of its ${n} classes pass the other filters (${JSON.stringify({ ...sel, first: undefined })})`;
+      throw new Error(`${index.name}: classes.first asks for the first ${sel.first} classes, but ${what}; ask for at most ${ids.length}`);
+    }
     ids = ids.slice(0, sel.first);
   }
   if (ids.length === 0) throw new Error(`${index.name}: the class selection ${JSON.stringify(sel)} keeps no class (largest class has ${Math.max(...index.classSizes)} images)`);
@@ -151,7 +157,7 @@ function validateOptions(opts: LoadOptions): void {
     throw new Error(`resolution must be one of ${RESOLUTIONS.join(', ')}, got ${opts.resolution}`);
   }
   const crop = opts.crop;
-  if (crop !== undefined && !['center', 'full', 'bbox'].includes(crop)) throw new Error(`crop must be 'center', 'full' or 'bbox', got '${crop}'`);
+  if (crop !== undefined && !['center', 'full', 'bbox', 'face'].includes(crop)) throw new Error(`crop must be 'center', 'full', 'bbox' or 'face', got '${crop}'`);
   if (crop === 'bbox' && opts.name !== 'cub200') throw new Error(`crop 'bbox' needs bounding boxes, which only cub200 has; use 'center' or 'full' for ${opts.name}`);
 }
 
@@ -195,7 +201,7 @@ export async function loadDataset(opts: LoadOptions): Promise<ImageDataset> {
   const progress = opts.progress ?? true;
   const root = opts.download && opts.root === undefined ? await findOrDownload(name, progress) : resolveRoot(name, opts.root);
   const full = indexDataset(name, root, split);
-  const classIds = selectClassIds(full, opts.classes);
+  const classIds = selectClassIds(full, withDefaultSelection(name, opts.classes));
   const index = applySelection(full, classIds, opts.maxPerClass);
   const label = `${name} ${split} ${resolution}px`;
   if (index.files.length === 0) throw new Error(`${label}: the selection has no images`);
@@ -225,6 +231,14 @@ export async function loadDataset(opts: LoadOptions): Promise<ImageDataset> {
   }
   if (data.skipped.length) {
     console.log(`${label}: skipped ${data.skipped.length} corrupt or truncated image(s): ${data.skipped.slice(0, 5).join(', ')}${data.skipped.length > 5 ? ', ...' : ''}`);
+  }
+  // A class whose every image was skipped would stay as a label with no images.
+  const perClass = new Array<number>(classIds.length).fill(0);
+  for (const l of data.labels) perClass[l]++;
+  const empty = perClass.flatMap((c, k) => (c === 0 ? [k] : []));
+  if (empty.length) {
+    const names = empty.map((k) => `${index.classNames[k]} (${index.labels.filter((l) => l === k).length} files)`);
+    throw new Error(`${label}: every image of class(es) ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''} is corrupt or truncated, so the class would have no images; fix or remove those files or folders, or select other classes`);
   }
   return {
     name,

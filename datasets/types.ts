@@ -1,14 +1,15 @@
 /** Shared shapes of the dataset loaders. */
 
-export type DatasetName = 'flowers102' | 'cub200' | 'faces';
+export type DatasetName = 'flowers102' | 'cub200' | 'faces' | 'lfw';
 export type Resolution = 32 | 64 | 128;
 /**
  * How each source image is cut before it is resized to a square:
  * - `center`: the largest centred square (keeps the aspect ratio; the default except for CUB);
  * - `full`: the whole image, squeezed to a square (aspect ratio not kept);
- * - `bbox`: the annotated box clipped to the image, squeezed to a square (CUB only; the default there).
+ * - `bbox`: the annotated box clipped to the image, squeezed to a square (CUB only; the default there);
+ * - `face`: the face square of an LFW frame (datasets/lfw.ts; the default for LFW).
  */
-export type CropMode = 'center' | 'full' | 'bbox';
+export type CropMode = 'center' | 'full' | 'bbox' | 'face';
 
 /** A crop rectangle in source pixels (x, y = top-left corner). */
 export interface Box {
@@ -21,7 +22,7 @@ export interface Box {
 export interface ClassSelection {
   /** Keep only the first K classes (after the other filters), in the dataset's class order. */
   first?: number;
-  /** Keep only classes with at least M images in the whole dataset (all splits counted). */
+  /** Keep only classes with at least M images in the whole dataset (all splits counted; LFW's default: 20). */
   minImages?: number;
   /** Keep only these classes: 0-based indices into the full dataset's class list (official id - 1). */
   ids?: number[];
@@ -31,7 +32,7 @@ export interface LoadOptions {
   name: DatasetName;
   /** Where the data is; defaults to the download folder, else the staged copy (see resolveRoot). */
   root?: string;
-  /** flowers102: train | val | test | trainval | all; cub200 and faces: train | test | all. Default 'train'. */
+  /** flowers102: train | val | test | trainval | all; cub200, faces and lfw: train | test | all. Default 'train'. */
   split?: string;
   resolution: Resolution;
   crop?: CropMode;
@@ -44,8 +45,9 @@ export interface LoadOptions {
   progress?: boolean;
   /**
    * When no copy is found (no `root` given, nothing in the download folder or the staged copy),
-   * download it first with downloadFlowers102 / downloadCub200 (default false). Faces cannot be
-   * fetched this way: FaceScrub needs the authors' URL lists (downloadFaceScrub).
+   * download it first with downloadFlowers102 / downloadCub200 / downloadLfw (default false). Faces
+   * cannot be fetched this way: FaceScrub needs the authors' URL lists (downloadFaceScrub);
+   * findOrFetch('faces') falls back to LFW instead.
    */
   download?: boolean;
 }

@@ -5,6 +5,8 @@ import { executeNotebook, outputsWithMime } from './helpers/notebook';
 test('notebooks/00-setup-check runs headless in the tslab kernel and shows backend, op, chart and PNG', async () => {
   const nb = await executeNotebook('notebooks/00-setup-check.ipynb', { cellTimeoutSec: 180 });
   assert.match(nb.text, /tfjs 4\.22\.0 on backend "\w+"/);
+  // Which backend runs and why: the native one names its build, any other says why native is not used.
+  assert.match(nb.text, /on backend "tensorflow" \(node\): TensorFlow C library from the tensorflow-cpu wheel in \.native\/|skipped node: (not built|CVAEGAN_NATIVE=)/);
   assert.match(nb.text, /\[\[7,10\],\[15,22\]\]/);
   const charts = outputsWithMime(nb, 'application/vnd.vegalite.v5+json');
   assert.equal(charts.length, 1);

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
@@ -39,6 +41,49 @@ test('picks the fastest backend that loads and explains every skipped one', () =
   if (report.choice === 'wasm') {
     assert.match(report.details.join(' '), /SIMD (on|off)/);
     assert.ok(report.extraKernels.includes('Conv2DBackpropFilter'), `wasm gradient kernels registered: ${report.extraKernels}`);
+  }
+});
+
+test('with .native/ built (npm start and npm test build it when PyPI answers), the automatic choice is the native backend', { skip: existsSync(join(ROOT, '.native', 'node_modules', '@tensorflow', 'tfjs-node')) ? false : 'no .native/ here (npm start builds it when PyPI can be reached)' }, () => {
+  const r = inFreshProcess(REPORT, { CVAEGAN_BACKEND: '', CVAEGAN_NATIVE: '' });
+  assert.equal(r.status, 0, r.err);
+  const { report, y } = JSON.parse(r.out);
+  assert.deepEqual(y, [[7, 10], [15, 22]]);
+  assert.equal(report.choice, 'node');
+  assert.equal(report.tfBackend, 'tensorflow');
+  assert.match(report.details.join(' '), /TensorFlow C library from the tensorflow-cpu wheel in \.native\//);
+});
+
+test('CVAEGAN_NATIVE=0 switches the native backend off and says so; wasm then runs with the project kernels', () => {
+  const r = inFreshProcess(REPORT, { CVAEGAN_BACKEND: '', CVAEGAN_NATIVE: '0' });
+  assert.equal(r.status, 0, r.err);
+  const { report, text } = JSON.parse(r.out);
+  assert.equal(report.choice, 'wasm');
+  assert.deepEqual(report.skipped.find((s: { choice: string }) => s.choice === 'node'), { choice: 'node', reason: 'CVAEGAN_NATIVE=0: the native backend is switched off' });
+  assert.match(text, /skipped node: CVAEGAN_NATIVE=0/);
+  assert.match(report.details.join(' '), /SIMD (on|off)/);
+  assert.ok(report.extraKernels.includes('Conv2DBackpropFilter'), `wasm gradient kernels registered: ${report.extraKernels}`);
+});
+
+test('without .native/, the report says why it was not built, in the words of the setup step (.setup-stamps/native.json)', () => {
+  // A copy of the backend's view of a checkout without .native/: a temporary root with the same
+  // node_modules (linked) and a setup record of an unreachable PyPI.
+  const root = mkdtempSync(join(tmpdir(), 'cvaegan-native-'));
+  try {
+    mkdirSync(join(root, 'lib'));
+    symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
+    symlinkSync(join(ROOT, 'lib', 'backend'), join(root, 'lib', 'backend'));
+    mkdirSync(join(root, '.setup-stamps'));
+    writeFileSync(join(root, '.setup-stamps', 'native.json'), JSON.stringify({ state: 'unreachable', reason: 'PyPI: https://pypi.org/simple not reachable (getaddrinfo ENOTFOUND pypi.org)', at: '2026-01-02T03:04:05.000Z' }));
+    const code = REPORT.replace("require('./lib/backend/index')", `require(${JSON.stringify(join(root, 'lib', 'backend', 'index'))})`).replace("require('@tensorflow/tfjs')", `require(${JSON.stringify(join(root, 'node_modules', '@tensorflow', 'tfjs'))})`);
+    const r = spawnSync(process.execPath, ['--preserve-symlinks', '--import', 'tsx', '-e', code], { cwd: root, env: { ...process.env, CVAEGAN_BACKEND: '', CVAEGAN_NATIVE: '' }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const { report } = JSON.parse(r.stdout);
+    assert.equal(report.choice, 'wasm');
+    const node = report.skipped.find((s: { choice: string }) => s.choice === 'node');
+    assert.match(node.reason, /^not built: npm start could not reach PyPI for the tensorflow-cpu wheel \(PyPI: .*ENOTFOUND pypi\.org\)\) \(setup, 2026-01-02 03:04 UTC\); npm run native builds it once PyPI answers$/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

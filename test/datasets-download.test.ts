@@ -9,87 +9,14 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
-import * as http from 'http';
-import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tar from 'tar';
 import { loadImage } from 'canvas';
+import { LocalServer } from './helpers/local-server';
 import {
   ChecksumError, HttpError, downloadCub200, downloadFaceScrub, downloadFile, downloadFlowers102, loadDataset, readMatFile, sharedDataset,
 } from '../datasets';
-
-interface Route {
-  body: Buffer;
-  type?: string;
-  status?: number;
-  /** For this many requests, send the headers for the whole body but only `cutAfter` bytes, then drop the connection. */
-  cutTimes?: number;
-  cutAfter?: number;
-  /** For this many requests, send part of the body and then nothing (the client must time out). */
-  stallTimes?: number;
-}
-
-/** A tiny file server with Range support and scripted failures; `log` records every request. */
-class LocalServer {
-  readonly routes = new Map<string, Route>();
-  readonly log: { path: string; range?: string }[] = [];
-  private server = http.createServer((req, res) => this.handle(req, res));
-  private base = '';
-
-  async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-  url(path: string): string {
-    return this.base + path;
-  }
-  requests(path: string): number {
-    return this.log.filter((l) => l.path === path).length;
-  }
-  close(): void {
-    this.server.closeAllConnections();
-    this.server.close();
-  }
-
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const path = req.url ?? '/';
-    this.log.push({ path, range: req.headers.range });
-    const route = this.routes.get(path);
-    if (!route) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-      return;
-    }
-    if (route.status) {
-      res.writeHead(route.status, { 'Content-Type': 'text/plain' }).end(`status ${route.status}`);
-      return;
-    }
-    const total = route.body.length;
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const start = m ? Number(m[1]) : 0;
-    if (m && start >= total) {
-      res.writeHead(416, { 'Content-Range': `bytes */${total}` }).end();
-      return;
-    }
-    const body = route.body.subarray(start);
-    const headers: http.OutgoingHttpHeaders = { 'Content-Type': route.type ?? 'application/octet-stream', 'Content-Length': body.length, 'Accept-Ranges': 'bytes' };
-    if (m) headers['Content-Range'] = `bytes ${start}-${total - 1}/${total}`;
-    res.writeHead(m ? 206 : 200, headers);
-    if (route.stallTimes) {
-      route.stallTimes--;
-      res.write(body.subarray(0, Math.min(1000, body.length)));
-      return; // never ends; closeAllConnections() cleans up
-    }
-    if (route.cutTimes) {
-      route.cutTimes--;
-      // end(), not destroy(): a TCP reset could drop bytes already sent, making the cut point random.
-      res.write(body.subarray(0, route.cutAfter ?? Math.floor(body.length / 2)), () => res.socket?.end());
-      return;
-    }
-    res.end(body);
-  }
-}
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -169,6 +96,24 @@ test('downloadFile: a stalled server times out, keeps the partial file, and a re
   assert.ok(readFileSync(dest).equals(body));
 });
 
+test('downloadFile and fetchBuffer: a server that trickles (never idle, far too slow) is abandoned with a clear message; the bytes are kept', async () => {
+  const s = await serve();
+  const body = randomBytes(5_000);
+  s.routes.set('/trickle.bin', { body, trickleMs: 40 });
+  const dest = join(freshDir('trickle'), 'trickle.bin');
+  const t0 = Date.now();
+  const minRate = { bytesPerSecond: 200, windowMs: 600 };
+  await assert.rejects(downloadFile(s.url('/trickle.bin'), dest, { ...quiet, retries: 0, timeoutMs: 5_000, minRate }), (e: Error) => {
+    assert.match(e.message, /trickle\.bin: only \d+ bytes in the last 1 s, below the minimum of 200 bytes\/s \(the server trickles; timed out\)/);
+    assert.match(e.message, /bytes received are kept in .*trickle\.bin\.part; call again to resume/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 4_000, 'abandoned after about one window, not the idle timeout');
+  assert.ok(statSync(`${dest}.part`).size > 0);
+  const { fetchBuffer } = await import('../datasets/fetcher');
+  await assert.rejects(fetchBuffer(s.url('/trickle.bin'), { retries: 0, timeoutMs: 5_000, minRate }), /below the minimum of 200 bytes\/s/);
+});
+
 test('downloadFile: 404 fails at once with the URL and status; an HTML page is refused', async () => {
   const s = await serve();
   const dest = join(freshDir('404'), 'gone.bin');
@@ -180,6 +125,7 @@ test('downloadFile: 404 fails at once with the URL and status; an HTML page is r
   });
   assert.equal(s.requests('/gone.bin'), 1, 'a 404 is not retried');
   assert.ok(!existsSync(dest));
+  assert.deepEqual(readdirSync(join(dest, '..')), [], 'no .part or .part.url left behind');
   s.routes.set('/login', { body: Buffer.from('<html>sign in</html>'), type: 'text/html; charset=utf-8' });
   await assert.rejects(downloadFile(s.url('/login'), join(freshDir('html'), 'x.tgz'), quiet), /returned an HTML page instead of x\.tgz/);
 });

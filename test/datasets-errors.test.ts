@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createCanvas } from 'canvas';
-import { incompleteReason, indexDataset, loadDataset, parseMat, resolveRoot, sharedDataset } from '../datasets';
+import { cropRect, incompleteReason, indexDataset, jpegScanDamage, loadDataset, parseMat, resolveRoot, sharedDataset } from '../datasets';
 import { downloadRoot } from '../datasets/paths';
 
 const work = mkdtempSync(join(tmpdir(), 'cvaegan-dserr-'));
@@ -58,6 +58,55 @@ test('incompleteReason: complete JPEG/PNG pass; truncated ones, an EXIF thumbnai
   assert.match(incompleteReason(withThumb.subarray(0, withThumb.length - 100))!, /without end-of-image marker/);
 });
 
+/** A noisy 64x64 JPEG (enough entropy-coded data to damage), and the same with bytes scrambled mid-file. */
+function noisyJpeg(seed: number): Buffer {
+  const c = createCanvas(64, 64);
+  const ctx = c.getContext('2d');
+  const img = ctx.createImageData(64, 64);
+  let x = seed * 2654435761;
+  for (let i = 0; i < img.data.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    img.data[i] = i % 4 === 3 ? 255 : (x >>> 24) & 0xff;
+  }
+  ctx.putImageData(img, 0, 0);
+  return c.toBuffer('image/jpeg', { quality: 0.9 });
+}
+/** Bytes scrambled in the middle of the scan data; no FF byte is made or touched, so every marker and the EOI stay. */
+function scrambled(jpeg: Buffer): Buffer {
+  const b = Buffer.from(jpeg);
+  const mid = Math.floor(b.length / 2);
+  for (let i = mid; i < mid + 200; i++) if (b[i] !== 0xff && b[i - 1] !== 0xff) b[i] = (b[i] * 7 + 13) % 255;
+  return b;
+}
+
+test('jpegScanDamage: intact JPEGs pass; scrambled scan data (EOI intact, libjpeg only warns) is caught and named', () => {
+  for (let seed = 1; seed <= 5; seed++) {
+    const good = noisyJpeg(seed);
+    assert.equal(jpegScanDamage(good), undefined, `seed ${seed}`);
+    const bad = scrambled(good);
+    assert.equal(incompleteReason(bad), undefined, 'the marker structure and the end-of-image marker are intact');
+    assert.match(jpegScanDamage(bad)!, /^JPEG data is damaged in scan 1: (bad Huffman code|premature end of data segment|\d+ extraneous bytes before marker|[A-Z]+ coefficient of|a block with more than 64)/, `seed ${seed}`);
+  }
+  assert.equal(jpegScanDamage(picture(1)), undefined);
+  // A restart interval: canvas does not write one, so a DRI segment is added and the data re-checked
+  // through its markers is refused (no RST markers where the interval puts them).
+  const good = noisyJpeg(7);
+  const sos = good.indexOf(Buffer.from([0xff, 0xda]));
+  const withDri = Buffer.concat([good.subarray(0, sos), Buffer.from([0xff, 0xdd, 0x00, 0x04, 0x00, 0x02]), good.subarray(sos)]);
+  assert.match(jpegScanDamage(withDri)!, /restart marker 0 of scan 1|premature end|extraneous/);
+  // Restart markers, 4:2:0 at an odd size, grayscale (test/fixtures/jpeg, written by Pillow): intact
+  // ones pass and decode, scrambled ones are caught. Progressive files are left to libjpeg.
+  const fixtures = join(__dirname, 'fixtures', 'jpeg');
+  for (const f of ['restart-every-3-mcus.jpg', 'restart-every-row-420-61x37.jpg', 'gray-restart-every-2.jpg']) {
+    const jpeg = readFileSync(join(fixtures, f));
+    assert.equal(jpegScanDamage(jpeg), undefined, f);
+    assert.match(jpegScanDamage(scrambled(jpeg))!, /^JPEG data is damaged in scan 1/, `${f} scrambled`);
+  }
+  const progressive = readFileSync(join(fixtures, 'progressive.jpg'));
+  assert.equal(jpegScanDamage(progressive), undefined);
+  assert.equal(jpegScanDamage(scrambled(progressive)), undefined, 'not checked');
+});
+
 function facesRoot(): string {
   const root = fresh('faces');
   mkdirSync(join(root, 'Ann_A'));
@@ -87,6 +136,45 @@ test('corrupt and truncated images are skipped, counted and named; the cache kee
   assert.equal(again.fromCache, true);
   assert.deepEqual(again.skipped, ds.skipped);
   assert.match(text2, /skipped 2 corrupt/);
+});
+
+test('a JPEG with damaged scan data is skipped and counted like a truncated one', async () => {
+  const root = facesRoot();
+  writeFileSync(join(root, 'Ann_A', 'scrambled.jpg'), scrambled(noisyJpeg(3)));
+  writeFileSync(join(root, 'Ben_B', 'noisy.jpg'), noisyJpeg(4));
+  copyFileSync(join(__dirname, 'fixtures', 'jpeg', 'restart-every-3-mcus.jpg'), join(root, 'Ben_B', 'restart.jpg'));
+  const { value: ds, text } = await captureLog(() => loadDataset({ name: 'faces', root, split: 'all', resolution: 32, cacheDir: false, progress: false }));
+  assert.deepEqual(ds.skipped.sort(), ['Ann_A/cut.jpg', 'Ann_A/junk.jpg', 'Ann_A/scrambled.jpg']);
+  assert.ok(ds.files.includes('Ben_B/noisy.jpg') && ds.files.includes('Ben_B/restart.jpg'), 'the intact ones are kept');
+  assert.match(text, /skipped 3 corrupt or truncated image\(s\)/);
+});
+
+test('a class whose every image is corrupt, and more classes than the copy has, are errors that say so', async () => {
+  const root = facesRoot();
+  mkdirSync(join(root, 'Cat_C'));
+  writeFileSync(join(root, 'Cat_C', 'c0.jpg'), Buffer.from('<html>not an image</html>'));
+  writeFileSync(join(root, 'Cat_C', 'c1.jpg'), scrambled(noisyJpeg(5)));
+  await assert.rejects(
+    captureLog(() => loadDataset({ name: 'faces', root, split: 'all', resolution: 32, cacheDir: false, progress: false })),
+    /faces all 32px: every image of class\(es\) Cat C \(2 files\) is corrupt or truncated, so the class would have no images; fix or remove those files or folders, or select other classes/,
+  );
+  // The first two classes load.
+  const { value: two } = await captureLog(() => loadDataset({ name: 'faces', root, split: 'all', resolution: 32, cacheDir: false, progress: false, classes: { first: 2 } }));
+  assert.deepEqual(two.classNames, ['Ann A', 'Ben B']);
+  await assert.rejects(
+    loadDataset({ name: 'faces', root, split: 'all', resolution: 32, cacheDir: false, progress: false, classes: { first: 500 } }),
+    /faces: classes\.first asks for the first 500 classes, but the copy at .* has 3 classes; ask for at most 3/,
+  );
+  await assert.rejects(
+    loadDataset({ name: 'faces', root, split: 'all', resolution: 32, cacheDir: false, progress: false, classes: { minImages: 3, first: 3 } }),
+    /classes\.first asks for the first 3 classes, but 1 of its 3 classes pass the other filters/,
+  );
+});
+
+test('a bounding box smaller than one pixel is called that, not "outside the image"', () => {
+  assert.throws(() => cropRect(100, 80, 'bbox', { x: 10, y: 10, width: 0.4, height: 20 }), /bounding box .* is smaller than one pixel inside the 100x80 image \(0\.4 x 20 px\); fix its line in bounding_boxes\.txt/);
+  assert.throws(() => cropRect(100, 80, 'bbox', { x: 120, y: 10, width: 5, height: 5 }), /lies outside the 100x80 image/);
+  assert.deepEqual(cropRect(100, 80, 'bbox', { x: 98, y: 10, width: 5, height: 5 }), { x: 98, y: 10, width: 2, height: 5 });
 });
 
 test('faces: an empty identity folder and a folder without identity folders are errors saying what to do', async () => {

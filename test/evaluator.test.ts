@@ -38,7 +38,9 @@ function fakeModel(fn: (labels: number[]) => tf.Tensor4D): GenerativeModel {
 
 test('classifier config: presets, overrides, validation', () => {
   const c = classifierConfig('cpu', 64, 20);
-  assert.deepEqual(c.arch, { stem: [32], blocks: [32, 64, 128], features: 128 });
+  assert.deepEqual(c.arch, { stem: [32], blocks: [64, 128, 256], features: 128, convsPerBlock: 2, dropout: 0.5 });
+  assert.throws(() => classifierConfig('cpu', 32, 5, { arch: { ...c.arch, dropout: 1 } }), /dropout/);
+  assert.throws(() => classifierConfig('cpu', 32, 5, { labelSmoothing: -0.1 }), /labelSmoothing/);
   assert.equal(classifierConfig('paper', 128, 5).arch.stem.length, 2);
   assert.equal(classifierConfig('cpu', 32, 5, { maxEpochs: 3 }).maxEpochs, 3);
   assert.throws(() => classifierConfig('cpu', 48, 5), /resolution/);
@@ -102,6 +104,36 @@ test('a run stopped mid-training resumes from its epoch checkpoint to the same w
   assert.deepEqual(w2, w1);
   straight.dispose();
   resumed.dispose();
+  train.x.dispose();
+});
+
+test('the regularisers (seeded dropout, cosine schedule, weight decay, label smoothing, random crops) keep a resumed run equal to an uninterrupted one; flip averaging predicts the mean over the mirror image', async () => {
+  await initBackend();
+  const train = syntheticTensor(K, 16);
+  const base = classifierConfig('tiny', 32, K);
+  const opts = {
+    ...OPTS, maxEpochs: 4, arch: { ...base.arch, convsPerBlock: 2, dropout: 0.3 }, schedule: 'cosine' as const, weightDecay: 1e-3,
+    labelSmoothing: 0.1, flipAverage: true, augment: { flip: true, shift: 2, scale: 0.75 },
+  };
+  const straight = await trainClassifier(train.x, train.labels, K, { ...opts, checkpointDir: join(tmp(), 'reg-a') });
+  const dir = join(tmp(), 'reg-b');
+  let batches = 0;
+  await assert.rejects(trainClassifier(train.x, train.labels, K, { ...opts, checkpointDir: dir, shouldStop: () => ++batches > 3 }), StoppedError);
+  const resumed = await trainClassifier(train.x, train.labels, K, { ...opts, checkpointDir: dir });
+  assert.deepEqual(resumed.history.map((h) => h.loss), straight.history.map((h) => h.loss));
+  assert.deepEqual(resumed.net.getWeights().map((t) => Array.from(t.dataSync())), straight.net.getWeights().map((t) => Array.from(t.dataSync())));
+  // Dropout masks change from batch to batch: without dropout the same run ends elsewhere.
+  const noDrop = await trainClassifier(train.x, train.labels, K, { ...opts, arch: { ...opts.arch, dropout: 0 } });
+  assert.notDeepEqual(noDrop.history.map((h) => h.loss), straight.history.map((h) => h.loss));
+  const x = train.x.slice(0, 6) as tf.Tensor4D;
+  const both = straight.predict(x);
+  const plain = new Classifier({ ...straight.config, flipAverage: false }, straight.net);
+  const a = plain.predict(x);
+  const b = plain.predict(tf.reverse(x, 2) as tf.Tensor4D);
+  const mean = tf.mul(0.5, tf.add(a.probs, b.probs));
+  assert.ok(tf.max(tf.abs(tf.sub(mean, both.probs))).dataSync()[0] < 1e-6);
+  tf.dispose([x, both.probs, both.features, a.probs, a.features, b.probs, b.features, mean]);
+  [straight, resumed, noDrop].forEach((c) => c.dispose());
   train.x.dispose();
 });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend/index';
 import { ToyGan, modeCoverage, ringSample, TOY_DEFAULTS, TOY_OBJECTIVES, toyScatterSpec } from '../lib/apps/toy';
+import { toySeeds } from '../lib/notebook/toy';
 import { Rng } from '../lib/model/rng';
 
 before(async () => {
@@ -72,4 +73,32 @@ test('the minimax objective\'s gradient is the smallest once D is strong (the va
 test('the scatter spec holds real and generated points per source', () => {
   const spec = toyScatterSpec([[0, 0]], { gan: [[1, 1], [2, 2]] }) as unknown as { data: { values: { source: string }[] } };
   assert.deepEqual(spec.data.values.map((v) => v.source), ['real data', 'G: gan', 'G: gan']);
+});
+
+test("the fourth objective, 'cvaegan': an encoder only there, trained by the same step; G and D start as in the other runs", () => {
+  const plain = new ToyGan('mean-feature', { batch: 32, hidden: 16 });
+  const cg = new ToyGan('cvaegan', { batch: 32, hidden: 16 });
+  assert.equal(plain.E, undefined);
+  assert.ok(cg.E);
+  const same = (a: tf.Variable[], b: tf.Variable[]) => a.every((v, i) => tf.equal(v, b[i]).all().dataSync()[0] === 1);
+  assert.ok(same(plain.G.vars, cg.G.vars) && same(plain.D.vars, cg.D.vars), 'identical initial G and D');
+  const e0 = cg.E!.vars.map((v) => v.clone());
+  const r = cg.step();
+  assert.ok(Number.isFinite(r.lossG) && r.gradNormG > 0);
+  assert.ok(!cg.E!.vars.every((v, i) => tf.equal(v, e0[i]).all().dataSync()[0] === 1), 'E is updated by the step');
+  tf.dispose(e0);
+  plain.dispose();
+  cg.dispose();
+});
+
+test('toySeeds: per-seed mode counts and their mean and sample standard deviation per objective', () => {
+  const r = toySeeds({ steps: 2, seeds: [1, 2, 3], points: 100, config: { batch: 16, hidden: 8 }, objectives: ['gan', 'cvaegan'] });
+  assert.equal(r.runs.length, 6);
+  for (const row of r.rows) {
+    const v = r.runs.filter((x) => x.objective === row.objective).map((x) => x.modesCovered);
+    const m = (v[0] + v[1] + v[2]) / 3;
+    assert.equal(row['modes covered (of 8), per seed'], v.join(' '));
+    assert.equal(row['modes: mean'], Number(m.toFixed(2)));
+    assert.equal(row['modes: sd'], Number(Math.sqrt(((v[0] - m) ** 2 + (v[1] - m) ** 2 + (v[2] - m) ** 2) / 2).toFixed(2)));
+  }
 });

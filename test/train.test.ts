@@ -13,7 +13,7 @@ import { initBackend } from '../lib/backend/index';
 import { readCheckpointMeta } from '../lib/model/checkpoint';
 import { makeConfig } from '../lib/model/config';
 import { CVAEGAN } from '../lib/model/cvaegan';
-import { NonFiniteLossError } from '../lib/model/losses';
+import { NonFiniteInputError, NonFiniteLossError } from '../lib/model/losses';
 import { loadModel } from '../lib/model/factory';
 import { NET_NAMES } from '../lib/model/networks';
 import { BatchSource, train, TrainRecord } from '../lib/train/loop';
@@ -139,11 +139,29 @@ function poisoned(inner: Batcher, atStep: number): BatchSource {
   };
 }
 
+/** Yields the batcher's batches, but before one step puts a NaN into a weight of C (the model diverged). */
+function diverging(inner: Batcher, model: CVAEGAN, atStep: number): BatchSource {
+  let n = 0;
+  return {
+    next() {
+      if (++n === atStep) {
+        const w = model.nets.C.trainableWeights[0];
+        const v = w.read().dataSync().slice();
+        v[0] = NaN;
+        w.write(tf.tensor(v, w.read().shape));
+      }
+      return inner.next();
+    },
+    state: () => inner.state(),
+    restore: (s) => inner.restore(s),
+  };
+}
+
 test('a NaN loss stops training with the term and step; the last good checkpoint stays and loads', async () => {
   const dir = path.join(tmp(), 'run');
   const model = new CVAEGAN(cfg);
   await assert.rejects(
-    train(model, poisoned(new Batcher(dataset(), 6, 3), 5), { steps: 10, checkpointDir: dir, checkpointEvery: 2 }),
+    train(model, diverging(new Batcher(dataset(), 6, 3), model, 5), { steps: 10, checkpointDir: dir, checkpointEvery: 2 }),
     (e: unknown) =>
       e instanceof NonFiniteLossError && e.term === 'L_C' && e.step === 5 &&
       /loss L_C is NaN at step 5.*The last good checkpoint is .*run \(step 4\)/s.test(e.message),
@@ -154,6 +172,27 @@ test('a NaN loss stops training with the term and step; the last good checkpoint
   // Resuming with clean data continues from step 4.
   const r = await train(back, new Batcher(dataset(), 6, 3), { steps: 6, checkpointDir: dir });
   assert.deepEqual(r.history.map((h) => h.step), [5, 6]);
+  model.dispose();
+  back.dispose();
+});
+
+test('a batch with a NaN image stops training before the step, naming the image; the model in memory and the checkpoint are intact', async () => {
+  const dir = path.join(tmp(), 'run');
+  const model = new CVAEGAN(cfg);
+  await assert.rejects(
+    train(model, poisoned(new Batcher(dataset(), 6, 3), 5), { steps: 10, checkpointDir: dir, checkpointEvery: 2 }),
+    (e: unknown) =>
+      e instanceof NonFiniteInputError && e.step === 5 && e.image === 0 &&
+      /image 0 of the batch for step 5 holds NaN.*The last good checkpoint is .*run \(step 4\), but a resume replays the same batches: fix or drop the image first/s.test(e.message),
+  );
+  assert.equal(readCheckpointMeta(dir).step, 4);
+  assert.equal(model.step, 4);
+  // The same model keeps training on clean data, exactly as a model resumed from the checkpoint.
+  const back = await loadModel(dir);
+  const a = await train(model, new Batcher(dataset(), 6, 3), { steps: 6 });
+  const b = await train(back, new Batcher(dataset(), 6, 3), { steps: 6 });
+  assert.deepEqual(a.history.map((h) => h.step), [5, 6]);
+  assert.deepEqual(a.history.map((h) => h.losses), b.history.map((h) => h.losses));
   model.dispose();
   back.dispose();
 });

@@ -69,7 +69,10 @@ def main():
     def init(mod):
         for p in mod.modules():
             if isinstance(p, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-                nn.init.xavier_uniform_(p.weight)  # tfjs glorotUniform
+                if cfg.get('init', 'glorot-uniform') == 'dcgan-normal':
+                    nn.init.normal_(p.weight, 0.0, 0.02)  # networks.ts kernelInitializer
+                else:
+                    nn.init.xavier_uniform_(p.weight)  # tfjs glorotUniform
                 if p.bias is not None:
                     nn.init.zeros_(p.bias)
 

@@ -12,6 +12,11 @@
  *   G, 'gan-minimax':      L_G  = log(1 - D(G(z)))                               (the original minimax game)
  *   G, 'gan':              L_G  = -log D(G(z))                                   (the usual non-saturating fix)
  *   G, 'mean-feature':     L_GD = 1/2 || mean_x f_D(x_r) - mean_z f_D(G(z)) ||^2  (the paper's L_GD)
+ *   G and E, 'cvaegan':    CVAE-GAN's generator side without the class (the toy has none):
+ *                          (mu, log s^2) = E(x_r), z_e = mu + s * eps, x' = G(z_e)
+ *                          L_KL = 1/2 mean_batch sum_j (mu_j^2 + s_j^2 - 1 - log s_j^2)
+ *                          L_G  = 1/2 mean_batch ( ||x_r - x'||^2 + ||f_D(x_r) - f_D(x')||^2 )   (pairwise, data and D-feature space)
+ *                          E minimises klWeight * L_KL + L_G, G minimises L_G + L_GD (on G(z), z ~ N(0, I))
  *
  * What the toy shows (see notebooks/01-method): once D is confident, the minimax objective's
  * gradient vanishes (d/dl log(1 - sigmoid(l)) = -sigmoid(l) -> 0 as D(G(z)) -> 0), while mean
@@ -25,8 +30,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { TopLevelSpec } from 'vega-lite';
 import { Rng } from '../model/rng';
 
-export type ToyObjective = 'gan-minimax' | 'gan' | 'mean-feature';
-export const TOY_OBJECTIVES: readonly ToyObjective[] = ['gan-minimax', 'gan', 'mean-feature'];
+export type ToyObjective = 'gan-minimax' | 'gan' | 'mean-feature' | 'cvaegan';
+export const TOY_OBJECTIVES: readonly ToyObjective[] = ['gan-minimax', 'gan', 'mean-feature', 'cvaegan'];
 
 export interface ToyConfig {
   /** Gaussians evenly spaced on a circle. */
@@ -41,6 +46,12 @@ export interface ToyConfig {
   learningRate: number;
   /** D updates per G update; more makes D closer to optimal, which is where the GAN loss starves. */
   dSteps: number;
+  /**
+   * 'cvaegan': the weight of L_KL against L_G. 1/2 ||x - x'||^2 is the log-likelihood of a unit-
+   * variance Gaussian decoder, far wider than the ring's modes (std 0.05), so at weight 1 the KL
+   * term wins and E's codes carry little; a small weight lets the reconstructions resolve modes.
+   */
+  klWeight: number;
   seed: number;
 }
 
@@ -53,6 +64,7 @@ export const TOY_DEFAULTS: ToyConfig = {
   batch: 128,
   learningRate: 1e-3,
   dSteps: 1,
+  klWeight: 0.01,
   seed: 7,
 };
 
@@ -126,6 +138,8 @@ export class ToyGan {
   readonly cfg: ToyConfig;
   readonly G: Mlp;
   readonly D: Mlp;
+  /** The encoder of 'cvaegan' (x -> [mu, log s^2]); absent for the other objectives. */
+  readonly E?: Mlp;
   private readonly optG: tf.Optimizer;
   private readonly optD: tf.Optimizer;
   private readonly rng: Rng;
@@ -138,6 +152,8 @@ export class ToyGan {
     // Same seeds for both objectives: identical initial G and D, identical data and noise.
     this.G = new Mlp([zDim, hidden, hidden, 2], seed * 100, 'G');
     this.D = new Mlp([2, hidden, hidden, 1], seed * 100 + 50, 'D');
+    // E's own seeds: G and D start exactly as in the other runs.
+    if (objective === 'cvaegan') this.E = new Mlp([2, hidden, hidden, 2 * zDim], seed * 100 + 75, 'E');
     this.optG = tf.train.adam(this.cfg.learningRate, 0.5);
     this.optD = tf.train.adam(this.cfg.learningRate, 0.5);
     this.rng = new Rng(seed, 1);
@@ -174,8 +190,21 @@ export class ToyGan {
     const g = tf.tidy(() => {
       const real = ringSample(batch, this.cfg, this.rng);
       const z = tf.randomNormal([batch, zDim], 0, 1, 'float32', this.rng.seed());
+      // The encoder's noise is drawn only by 'cvaegan', after the others' draws: same data and z.
+      const eps = this.E ? tf.randomNormal([batch, zDim], 0, 1, 'float32', this.rng.seed()) : undefined;
       const { value, grads } = tf.variableGrads(() => {
         const fake = this.G.forward(z as tf.Tensor2D).out;
+        if (this.E) {
+          const [mu, logvar] = tf.split(this.E.forward(real).out, 2, 1);
+          const rec = this.G.forward(tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logvar)), eps!)) as tf.Tensor2D).out;
+          const kl = tf.mul(0.5, tf.mean(tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1)));
+          const dr = this.D.forward(real).features;
+          const pair = tf.mul(0.5, tf.mean(tf.add(tf.sum(tf.square(tf.sub(real, rec)), 1), tf.sum(tf.square(tf.sub(dr, this.D.forward(rec).features)), 1))));
+          const gd = tf.mul(0.5, tf.sum(tf.square(tf.sub(tf.mean(dr, 0), tf.mean(this.D.forward(fake).features, 0)))));
+          // One sum, one backward pass: L_KL does not depend on G, L_GD not on E, so each network
+          // gets exactly the gradient of its own objective.
+          return tf.addN([tf.mul(this.cfg.klWeight, kl), pair, gd]) as tf.Scalar;
+        }
         if (this.objective === 'gan-minimax') {
           return tf.neg(tf.mean(tf.softplus(this.D.forward(fake).out))) as tf.Scalar; // log(1 - D(G(z)))
         }
@@ -185,8 +214,10 @@ export class ToyGan {
         const fr = tf.mean(this.D.forward(real).features, 0);
         const ff = tf.mean(this.D.forward(fake).features, 0);
         return tf.mul(0.5, tf.sum(tf.square(tf.sub(fr, ff)))) as tf.Scalar; // L_GD
-      }, this.G.vars);
-      const norm = tf.sqrt(tf.addN(Object.values(grads).map((t) => tf.sum(tf.square(t)))));
+      }, [...this.G.vars, ...(this.E?.vars ?? [])]);
+      // G's gradient norm only (E's parameters are not G's): the quantity compared across objectives.
+      const gNames = new Set(this.G.vars.map((v) => v.name));
+      const norm = tf.sqrt(tf.addN(Object.entries(grads).filter(([k]) => gNames.has(k)).map(([, t]) => tf.sum(tf.square(t)))));
       this.optG.applyGradients(grads);
       return tf.stack([value, norm]);
     });
@@ -199,6 +230,7 @@ export class ToyGan {
   dispose(): void {
     this.G.dispose();
     this.D.dispose();
+    this.E?.dispose();
     this.optG.dispose();
     this.optD.dispose();
   }

@@ -5,6 +5,9 @@
  * (tfjs-backend-webgpu on Dawn/Vulkan; only when forced, see below), wasm (XNNPACK, SIMD), cpu
  * (pure JS: correct but minutes per training step, so only for tiny tests).
  * `CVAEGAN_BACKEND=node-gpu|node|webgpu|wasm|cpu` forces one (an error if it does not load).
+ * `CVAEGAN_NATIVE=0` switches the native CPU backend off (and keeps npm start from building it).
+ * The native CPU backend is the .native/ build that npm start / npm test make when PyPI answers;
+ * when it is missing, the report says why (from .setup-stamps/native.json, written by setup).
  *
  * webgpu is never picked automatically: in Node it cannot read a tensor synchronously (lib/backend/webgpu-node.ts),
  * so only code that awaits its reads runs there (models' trainStepAsync, the bench); notebooks,
@@ -67,6 +70,7 @@ function firstLine(e: unknown): string {
   return msg.split('\n')[0].slice(0, 200);
 }
 
+/** The repository root, found from the project's own @tensorflow/tfjs. */
 function repoRoot(): string {
   return path.join(path.dirname(require.resolve('@tensorflow/tfjs/package.json')), '..', '..', '..');
 }
@@ -95,8 +99,45 @@ export function nativeGpuBuildPath(): string | undefined {
 /** Which native TensorFlow this process loaded (one per process): our CPU or GPU build, or an npm install. */
 let loadedNative: { pkg: string; built?: string } | undefined;
 
+/** What `npm start` / `npm test` (scripts/setup.mjs) did about the native backend, if they ran. */
+export interface NativeSetupStatus {
+  state: 'built' | 'off' | 'unreachable' | 'failed' | 'unsupported';
+  reason: string;
+  at: string;
+}
+
+export function nativeSetupStatus(): NativeSetupStatus | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(repoRoot(), '.setup-stamps', 'native.json'), 'utf8')) as NativeSetupStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CVAEGAN_NATIVE=0 (or false, no, off): never load the native backend. */
+const nativeOptOut = () => /^(0|false|no|off)$/i.test((process.env.CVAEGAN_NATIVE ?? '').trim());
+
+/** Why .native/ is not there, in the words of the setup step that would have built it. */
+function whyNotBuilt(): string {
+  const s = nativeSetupStatus();
+  const when = s?.at ? ` (setup, ${s.at.slice(0, 16).replace('T', ' ')} UTC)` : '';
+  switch (s?.state) {
+    case 'off':
+      return `not built: opted out with ${s.reason}${when}; unset CVAEGAN_NATIVE and rerun npm start, or run npm run native`;
+    case 'unreachable':
+      return `not built: npm start could not reach PyPI for the tensorflow-cpu wheel (${s.reason})${when}; npm run native builds it once PyPI answers`;
+    case 'failed':
+      return `not built: the build failed (${s.reason})${when}; npm run native retries`;
+    case 'unsupported':
+      return `not built: ${s.reason}`;
+    default:
+      return 'not built (no .native/): npm start and npm test build it when PyPI can be reached, or run npm run native';
+  }
+}
+
 /** Loads the tfjs-node(-gpu) native binding, if installed, and returns why not otherwise. */
 function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): string | undefined {
+  if (pkg === '@tensorflow/tfjs-node' && nativeOptOut()) return `CVAEGAN_NATIVE=${process.env.CVAEGAN_NATIVE}: the native backend is switched off`;
   if (tf.findBackendFactory('tensorflow') != null) return undefined;
   const built = pkg === '@tensorflow/tfjs-node' ? nativeBuildPath() : nativeGpuBuildPath();
   if (built) {
@@ -126,9 +167,10 @@ function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'):
     return `${pkg} failed to load: ${firstLine(e)}`;
   }
   if (tf.findBackendFactory('tensorflow') == null) {
-    // package.json aliases @tensorflow/tfjs-node to plain tfjs for danfojs, so it can "load"
-    // without providing a native backend.
-    return `${pkg} resolves to plain @tensorflow/tfjs (the danfojs alias), not the native binding; build one with node scripts/build-native-tfjs.mjs`;
+    // package.json aliases @tensorflow/tfjs-node to plain tfjs for danfojs, so it "loads" without
+    // providing a native backend: the only native CPU backend here is the .native/ build.
+    if (pkg === '@tensorflow/tfjs-node') return whyNotBuilt();
+    return `${pkg} resolves to plain @tensorflow/tfjs, not the native binding`;
   }
   loadedNative = { pkg };
   return undefined;
@@ -174,7 +216,8 @@ async function tryBackend(choice: BackendChoice, forced: boolean): Promise<Loade
       } else if (gpuBuild) {
         details.push(`no GPU visible: the GPU build${where ? ` (${where}/)` : ''} runs on the CPU`);
       } else if (where) {
-        details.push(`TensorFlow C library from the tensorflow-cpu wheel (${where}/)`);
+        const st = nativeSetupStatus();
+        details.push(`TensorFlow C library from the tensorflow-cpu wheel in ${where}/${st?.state === 'built' ? ` (${st.reason})` : ''}`);
       }
       return { details, extra: registerNativeKernels() };
     }

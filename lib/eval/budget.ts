@@ -18,10 +18,10 @@ export const TABLE_MODELS: readonly { kind: ModelKind; label: string }[] = [
 
 /** Command-line dataset names. */
 export const DATASET_ALIASES: Record<string, DatasetName> = {
-  flowers: 'flowers102', flowers102: 'flowers102', birds: 'cub200', cub: 'cub200', cub200: 'cub200', faces: 'faces',
+  flowers: 'flowers102', flowers102: 'flowers102', birds: 'cub200', cub: 'cub200', cub200: 'cub200', faces: 'faces', lfw: 'lfw',
 };
 /** Dataset names as captions and log lines write them. */
-export const DATASET_LABEL: Record<DatasetName, string> = { flowers102: 'Oxford-102 Flowers', cub200: 'CUB-200-2011 birds', faces: 'Faces' };
+export const DATASET_LABEL: Record<DatasetName, string> = { flowers102: 'Oxford-102 Flowers', cub200: 'CUB-200-2011 birds', faces: 'Faces', lfw: 'LFW faces' };
 
 /**
  * How much work one reproduction does, per preset. The paper gives no iteration count, optimiser

@@ -8,9 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  addModelFiles, addTensorFile, CheckpointFiles, hasCheckpoint, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
+  addModelFiles, addTensorFile, checkCheckpointWritable, CheckpointFiles, hasCheckpoint, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
 } from '../model/checkpoint';
 import { Rng, RngState } from '../model/rng';
+import { adamPowers, setAdamPowers } from '../model/rollback';
 import type { ImageBatch } from '../viz/grid';
 import { batchTensor, buildClassifierNet, Classifier, CLASSIFIER_KIND, classifierConfig, ClassifierConfig, ClassifierPreset, EpochRecord, subsetBytes, toBytes } from './evaluator';
 import { top1Accuracy } from './metrics';
@@ -120,6 +121,7 @@ export async function trainClassifier(
   for (let i = 0; i < n; i++) if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < numClasses)) throw new Error(`trainClassifier: label ${labels[i]} at ${i} is not in 0..${numClasses - 1}`);
   const cfg = classifierConfig(preset, h, numClasses, overrides);
 
+  if (dir) checkCheckpointWritable(dir); // a read-only folder fails now, not after the first epoch
   if (dir && hasCheckpoint(dir) && readCheckpointMeta(dir).done) {
     const done = await Classifier.load(dir);
     if (JSON.stringify(done.config) !== JSON.stringify(cfg)) {
@@ -140,7 +142,7 @@ export async function trainClassifier(
   let rng = new Rng(cfg.seed);
   const net = buildClassifierNet(cfg, rng);
   const vars = net.trainableWeights.map((v) => v.read() as tf.Variable);
-  const kernels = net.trainableWeights.filter((w) => w.name.endsWith('kernel')).map((w) => w.read());
+  const kernels = net.trainableWeights.filter((w) => w.originalName.endsWith('/kernel')).map((w) => w.read());
   let opt = tf.train.adam(cfg.learningRate);
   let history: EpochRecord[] = [];
   let best: tf.Tensor[] | undefined;
@@ -165,6 +167,8 @@ export async function trainClassifier(
       const ow = readTensorFile(dir, 'optimizer.bin', meta.optimizer as tf.io.WeightsManifestEntry[]);
       await opt.setWeights(ow);
       tf.dispose(ow.map((t) => t.tensor));
+      // beta1^t, beta2^t as saved: setWeights recomputes them with pow(), off in the last bits.
+      if (meta.adamPowers) setAdamPowers(opt, meta.adamPowers as [number, number]);
       best = readTensorFile(dir, 'best.bin', meta.best as tf.io.WeightsManifestEntry[]).map((t) => t.tensor);
       history = meta.history as EpochRecord[];
       bestEpoch = meta.bestEpoch as number;
@@ -183,6 +187,7 @@ export async function trainClassifier(
       const meta: Record<string, unknown> = { kind: CLASSIFIER_KIND, step: history.length, config: cfg, history, bestEpoch, bestAccuracy: bestAcc, bestLoss, done };
       if (!done) {
         meta.optimizer = await optimizerFiles(files, opt);
+        meta.adamPowers = await adamPowers(opt);
         meta.best = await addTensorFile(files, 'best.bin', best!.map((t, i) => ({ name: `w${i}`, tensor: t })));
         meta.rng = rng.state();
         meta.augRng = augRng.state();
@@ -205,7 +210,7 @@ export async function trainClassifier(
       for (let s = 0; s + cfg.batchSize <= trainIdx.length; s += cfg.batchSize) {
         if (shouldStop()) throw new StoppedError(`classifier training stopped in epoch ${epoch + 1}${dir ? `; the checkpoint in ${dir} holds ${history.length} finished epoch(s)` : ''}`);
         const idx = trainIdx.subarray(s, s + cfg.batchSize);
-        const x = batchTensor(data, idx, { rng: augRng, flip: cfg.augment.flip, shift: cfg.augment.shift });
+        const x = batchTensor(data, idx, { rng: augRng, ...cfg.augment });
         const y = tf.tensor1d(Array.from(idx, (i) => labels[i]), 'int32');
         let stats: tf.Tensor | undefined;
         const dropSeed = (cfg.arch.dropout ?? 0) > 0 ? augRng.seed() : 0;

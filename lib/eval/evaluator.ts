@@ -53,8 +53,11 @@ export interface ClassifierConfig {
   patience: number;
   /** Share of each class's training images held out for early stopping (0: none; train maxEpochs). */
   heldOutFraction: number;
-  /** Random horizontal flips; random shifts of up to `shift` pixels (edges repeated). */
-  augment: { flip: boolean; shift: number };
+  /**
+   * Random horizontal flips; random shifts of up to `shift` pixels (edges repeated); random-size
+   * square crops of side `scale`..1 of the image, resized back (omitted or 1: none).
+   */
+  augment: { flip: boolean; shift: number; scale?: number };
   /** Learning-rate schedule over maxEpochs: constant, or cosine decay to 0 (default constant). */
   schedule?: 'constant' | 'cosine';
   /** L2 penalty weight on conv and dense kernels, added to the loss (default 0). */
@@ -69,8 +72,9 @@ export interface ClassifierConfig {
 export type ClassifierPreset = 'paper' | 'cpu' | 'tiny';
 
 /**
- * A classifier config for images of `resolution` px. `cpu`: three blocks (32, 64, 128), f = 128,
- * cheap enough to train in minutes on 2 cores; `paper`: wider (64..256, f = 256) for a GPU;
+ * A classifier config for images of `resolution` px. `cpu`: three blocks (64, 128, 256) of two 3x3
+ * convolutions each, dropout 0.5, f = 128, 100 epochs with a cosine schedule, weight decay, label
+ * smoothing and flip-averaged predictions (15-60 minutes on 2 cores); `paper`: wider (64..256, f = 256) for a GPU;
  * `tiny`: for tests. f stays at 128-256 so FID's d x d matrix square root is cheap (d^3).
  */
 export function classifierConfig(preset: ClassifierPreset, resolution: number, numClasses: number, overrides: Partial<ClassifierConfig> = {}): ClassifierConfig {
@@ -82,9 +86,13 @@ export function classifierConfig(preset: ClassifierPreset, resolution: number, n
       arch: { stem: new Array<number>(halvings).fill(8), blocks: [8, 16], features: 16 },
       batchSize: 16, learningRate: 2e-3, maxEpochs: 3, patience: 2, heldOutFraction: 0.2, augment: { flip: true, shift: 2 }, seed: 1,
     },
+    // Measured on flowers-20 at 32 px (docs/design.md "evaluation"): real test top-1 86.1%, against
+    // 75.2% for the earlier one-conv-per-block net without dropout (40 epochs, patience 6) and 85.2%
+    // for an independent PyTorch CNN of this recipe on the same split.
     cpu: {
-      arch: { stem: new Array<number>(halvings).fill(32), blocks: [32, 64, 128], features: 128 },
-      batchSize: 64, learningRate: 1e-3, maxEpochs: 40, patience: 6, heldOutFraction: 0.1, augment: { flip: true, shift: 2 }, seed: 1,
+      arch: { stem: new Array<number>(halvings).fill(32), blocks: [64, 128, 256], features: 128, convsPerBlock: 2, dropout: 0.5 },
+      batchSize: 64, learningRate: 1e-3, maxEpochs: 100, patience: 30, heldOutFraction: 0.1, augment: { flip: true, shift: 2 }, seed: 1,
+      schedule: 'cosine', weightDecay: 5e-4, labelSmoothing: 0.1, flipAverage: true,
     },
     paper: {
       arch: { stem: new Array<number>(halvings).fill(64), blocks: [64, 128, 256], features: 256 },
@@ -105,6 +113,12 @@ function validate(c: ClassifierConfig): void {
   if (!(c.heldOutFraction >= 0 && c.heldOutFraction < 1)) throw new Error(`classifier heldOutFraction must be in [0, 1) (got ${c.heldOutFraction})`);
   if (!(c.learningRate > 0)) throw new Error(`classifier learningRate must be > 0 (got ${c.learningRate})`);
   if (!(c.arch.blocks.length >= 1 && [...c.arch.stem, ...c.arch.blocks, c.arch.features].every(posInt))) throw new Error(`classifier arch needs positive integer widths and at least one block (got ${JSON.stringify(c.arch)})`);
+  if (c.arch.convsPerBlock !== undefined && !posInt(c.arch.convsPerBlock)) throw new Error(`classifier arch.convsPerBlock must be a positive integer (got ${c.arch.convsPerBlock})`);
+  if (c.arch.dropout !== undefined && !(c.arch.dropout >= 0 && c.arch.dropout < 1)) throw new Error(`classifier arch.dropout must be in [0, 1) (got ${c.arch.dropout})`);
+  if (c.weightDecay !== undefined && !(c.weightDecay >= 0)) throw new Error(`classifier weightDecay must be >= 0 (got ${c.weightDecay})`);
+  if (c.labelSmoothing !== undefined && !(c.labelSmoothing >= 0 && c.labelSmoothing < 1)) throw new Error(`classifier labelSmoothing must be in [0, 1) (got ${c.labelSmoothing})`);
+  if (c.schedule !== undefined && c.schedule !== 'constant' && c.schedule !== 'cosine') throw new Error(`classifier schedule must be 'constant' or 'cosine' (got ${c.schedule})`);
+  if (c.augment.scale !== undefined && !(c.augment.scale > 0 && c.augment.scale <= 1)) throw new Error(`classifier augment.scale must be in (0, 1] (got ${c.augment.scale})`);
   if (c.resolution / 2 ** (c.arch.stem.length + c.arch.blocks.length) < 1) throw new Error(`classifier arch halves ${c.resolution} px too often (${c.arch.stem.length} stem + ${c.arch.blocks.length} blocks)`);
 }
 
@@ -147,7 +161,7 @@ export function datasetImages(ds: { images: Uint8Array; labels: ArrayLike<number
 }
 
 /** Images `idx` of a byte batch as a float tensor in [-1, 1], optionally flipped / shifted per image. */
-export function batchTensor(b: ImageBatch, idx: ArrayLike<number>, aug?: { rng: Rng; flip: boolean; shift: number }): tf.Tensor4D {
+export function batchTensor(b: ImageBatch, idx: ArrayLike<number>, aug?: { rng: Rng; flip: boolean; shift: number; scale?: number }): tf.Tensor4D {
   const [, h, w, ch] = b.shape;
   const per = h * w * ch;
   const out = new Float32Array(idx.length * per);
@@ -172,7 +186,20 @@ export function batchTensor(b: ImageBatch, idx: ArrayLike<number>, aug?: { rng: 
       }
     }
   }
-  return tf.tensor4d(out, [idx.length, h, w, ch]);
+  const x = tf.tensor4d(out, [idx.length, h, w, ch]);
+  if (!(aug?.scale !== undefined && aug.scale < 1)) return x;
+  // Random-size crops: per image a square of side s in [scale, 1] of the image at a random
+  // position, resized back to h x w (bilinear), as torchvision's RandomResizedCrop does.
+  const boxes: number[][] = [];
+  for (let k = 0; k < idx.length; k++) {
+    const side = aug.scale + (1 - aug.scale) * aug.rng.next();
+    const y1 = (1 - side) * aug.rng.next();
+    const x1 = (1 - side) * aug.rng.next();
+    boxes.push([y1, x1, y1 + side, x1 + side]);
+  }
+  const cropped = tf.tidy(() => tf.image.cropAndResize(x, tf.tensor2d(boxes), tf.range(0, idx.length, 1, 'int32') as tf.Tensor1D, [h, w], 'bilinear')) as tf.Tensor4D;
+  x.dispose();
+  return cropped;
 }
 
 export interface EpochRecord {

@@ -46,7 +46,7 @@ export async function planBudget(opts: PlanOptions): Promise<Plan> {
   if (!dataset) throw new Error(`unknown dataset '${opts.dataset}'; use one of ${Object.keys(DATASET_ALIASES).join(', ')}`);
   const budget = BUDGETS[opts.preset];
   const resolution = makeConfig(budget.modelPreset, { numClasses: 2 }).resolution;
-  const data = await loadSplit({ dataset, resolution, classes: opts.classes ?? budget.classes, root: opts.root, progress: false });
+  const data = await loadSplit({ dataset, resolution, classes: opts.classes, budgetClasses: budget.classes, root: opts.root, progress: false });
   const K = data.train.numClasses;
   const config = makeConfig(budget.modelPreset, { numClasses: K });
   const timed = opts.timedSteps ?? 5;

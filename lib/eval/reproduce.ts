@@ -47,6 +47,7 @@ import { Classifier, ClassifierConfig, classifierConfig, datasetImages } from '.
 import { StoppedError, trainClassifier } from './evaluator-training';
 import { evaluate, Evaluation, realFid, referenceStats } from './measure';
 import { loadSplit, TEST_FRACTION } from './splits';
+import { beyondCaption, BeyondColumns, beyondStages } from './reproduce-beyond';
 
 export interface ReproduceOptions extends Output {
   /** flowers | birds | faces (or flowers102 | cub200). */
@@ -66,9 +67,13 @@ export interface ReproduceOptions extends Output {
   seed?: number;
   /** Also copy the small results (tables, grids, manifest) to this folder. */
   results?: string;
+  /** Train nothing: only evaluate the checkpoints there are (adds new metrics to an older run). */
+  evaluateOnly?: boolean;
+  /** Train the CAS classifiers (reproduce-beyond.ts; default true). */
+  cas?: boolean;
 }
 
-export interface TableRow {
+export interface TableRow extends Partial<BeyondColumns> {
   method: string;
   kind: ModelKind | 'real';
   /** Discriminability: evaluator top-1 accuracy, percent. */
@@ -163,7 +168,8 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   log(`reproduce: ${DATASET_LABEL[dataset]}, preset ${opts.preset}${smoke ? ' (smoke)' : ''}, run directory ${out}; backend ${backend.choice} (${backend.details.join(', ')})`);
 
   const resolution = makeConfig(budget.modelPreset, { numClasses: 2 }).resolution;
-  const data = await loadSplit({ dataset, resolution, classes, maxPerClass: budget.maxPerClass, root: opts.root, progress: !smoke });
+  const data = await loadSplit({ dataset, resolution, classes: opts.classes, budgetClasses: budget.classes, maxPerClass: budget.maxPerClass, root: opts.root, progress: !smoke });
+  if (data.classesNote) log(`reproduce: ${data.classesNote}`);
   const K = data.train.numClasses;
   const config = makeConfig(budget.modelPreset, { numClasses: K, seed });
   checkModels(kinds, config);
@@ -214,6 +220,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const names = data.train.classNames;
 
   // 1. The evaluator.
+  if (opts.evaluateOnly && !done('evaluator')) throw new Error(`--evaluate-only: ${out} has no finished evaluator; run without it first`);
   stage('evaluator', done('evaluator') ? 'done, loading it' : `training on ${data.train.labels.length} real training images (${K} classes)`);
   let evaluator: Classifier;
   try {
@@ -246,12 +253,18 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
       finish('reference', row);
       log(`  test accuracy ${row.top1.toFixed(1)}%, realism ${row.realism.toFixed(2)}, FID(train, test) ${row.fid.toFixed(2)}, diversity ${row.diversity.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
+    const beyond = beyondStages({ evaluator, train: data.train, test: data.test, perClass, seed, evaluatorConfig: evalConfig, evaluatorPreset: budget.evaluatorPreset, cas: opts.cas ?? true, out, done, finish, stage, log, shouldStop, result: (s) => state.stages[s]?.result });
+    beyond.real();
 
     // 3. Each model: train, then evaluate.
     let stopped = false;
     for (const kind of TABLE_MODELS.map((m) => m.kind).filter((k) => kinds.includes(k))) {
       const label = TABLE_MODELS.find((m) => m.kind === kind)!.label;
       const dir = join(out, 'models', kind);
+      if (opts.evaluateOnly && !done(`train:${kind}`)) {
+        log(`\n== train:${kind}: not trained here; skipped (--evaluate-only)`);
+        continue;
+      }
       if (!done(`train:${kind}`)) {
         stage(`train:${kind}`, `${label}, ${steps} steps of batch ${config.batchSize}`);
         const model = createModel(kind, config);
@@ -301,21 +314,22 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
           model.dispose();
         }
       }
-      if (shouldStop()) {
+      if ((await beyond.model(kind, label)) === 'stopped' || shouldStop()) {
         stopped = true;
         break;
       }
     }
 
     // 4. The table, from every finished evaluation.
-    const rows: TableRow[] = [state.stages.reference.result as TableRow, ...TABLE_MODELS.filter((m) => done(`eval:${m.kind}`)).map((m) => state.stages[`eval:${m.kind}`].result as TableRow)];
-    const caption = tableCaption(manifest, evaluator, models);
+    const rows: TableRow[] = [state.stages.reference.result as TableRow, ...TABLE_MODELS.filter((m) => done(`eval:${m.kind}`)).map((m) => state.stages[`eval:${m.kind}`].result as TableRow)].map((r) => ({ ...r, ...beyond.columns(r) }));
+    const caption = tableCaption(manifest, evaluator, models) + beyondCaption(manifest);
     writeTable(out, rows, caption, manifest);
     await writeStepCurves(out, models, { realTop1: reference.accuracy * 100, numClasses: K, title: `${DATASET_LABEL[dataset]}: discriminability during training` });
     log(`\n${tableText(displayRows(rows), { caption, precision: 4 })}`);
     if (rows.length > 2) log(orderingText(rows));
     if (opts.results) publish(out, resolve(opts.results), models);
-    const status = stopped || kinds.some((k) => !done(`eval:${k}`)) ? 'stopped' : 'done';
+    // --evaluate-only: a model never trained here is skipped (said above), not an unfinished stage.
+    const status = stopped || kinds.some((k) => !done(`eval:${k}`) && !(opts.evaluateOnly && !done(`train:${k}`))) ? 'stopped' : 'done';
     log(status === 'done' ? `\nall stages done; results in ${out}` : `\nnot finished; rerun the same command to continue`);
     return { out, status, rows, caption };
   } finally {
@@ -353,6 +367,7 @@ function displayRows(rows: TableRow[]): Record<string, string | number | null>[]
     Realism: round(r.realism, 3),
     FID: round(r.fid, 2),
     Diversity: round(r.diversity, 4),
+    ...(r.intraFid === undefined ? {} : { 'Intra-FID': nround(r.intraFid, 2), Precision: nround(r.precision, 3), Recall: nround(r.recall, 3), Density: nround(r.density, 3), Coverage: nround(r.coverage, 3), 'CAS (%)': nround(r.cas, 2) }),
     Images: r.images,
     Steps: r.steps,
     'Train (min)': r.trainMinutes === null ? null : round(r.trainMinutes, 1),
@@ -395,6 +410,7 @@ function orderingText(rows: readonly TableRow[]): string {
 function round(v: number, digits: number): number {
   return Number.isFinite(v) ? Number(v.toFixed(digits)) : v;
 }
+const nround = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? null : round(v, digits));
 
 function markdownTable(rows: Record<string, string | number | null>[]): string {
   const cols = Object.keys(rows[0]);

@@ -3,7 +3,7 @@
  * (loadSplit), and subsets of a dataset as datasets of their own.
  */
 import { basename } from 'path';
-import { indexDataset, loadDataset, resolveRoot, splitIdentity } from '../../datasets/index';
+import { indexDataset, loadDataset, resolveRoot, selectClassIds, splitIdentity, withDefaultSelection } from '../../datasets/index';
 import type { DatasetName, ImageDataset } from '../../datasets/index';
 
 /** Share of each class's images in the test split, and how it is drawn (datasets/faces.ts's rule). */
@@ -14,6 +14,8 @@ export interface DataSplit {
   test: ImageDataset;
   /** Classes of the full dataset (before the subset). */
   totalClasses: number;
+  /** Set when the budget's class count was more than the copy has, and all its classes are used. */
+  classesNote?: string;
 }
 
 /** The images `idx` of a dataset as a dataset of their own (pixels copied). */
@@ -32,10 +34,32 @@ export function subsetDataset(ds: ImageDataset, idx: readonly number[], split: s
  * 80/20 per class), flowers' official training split has only 10 images per class (too few to
  * train a generator) and CUB's is about 50/50.
  */
-export async function loadSplit(opts: { dataset: DatasetName; resolution: 32 | 64 | 128; classes?: number; maxPerClass?: number; root?: string; progress?: boolean }): Promise<DataSplit> {
+export async function loadSplit(opts: {
+  dataset: DatasetName;
+  resolution: 32 | 64 | 128;
+  /** The first K classes, as asked for (--classes): more than the copy has is an error. */
+  classes?: number;
+  /** The first K classes by a preset's budget, when `classes` is not given: at most what the copy has. */
+  budgetClasses?: number;
+  maxPerClass?: number;
+  root?: string;
+  progress?: boolean;
+}): Promise<DataSplit> {
+  const root = resolveRoot(opts.dataset, opts.root);
+  // Classes of the copy that the dataset's default selection keeps (LFW: people with >= 20 photos).
+  const totalClasses = selectClassIds(indexDataset(opts.dataset, root, 'all'), withDefaultSelection(opts.dataset)).length;
+  if (opts.classes !== undefined && opts.classes > totalClasses) {
+    throw new Error(`${opts.dataset}: ${opts.classes} classes asked for (--classes), but the copy at ${root} has ${totalClasses}; ask for at most ${totalClasses}`);
+  }
+  let classes = opts.classes ?? opts.budgetClasses;
+  let classesNote: string | undefined;
+  if (opts.classes === undefined && classes !== undefined && classes > totalClasses) {
+    classesNote = `the preset's budget takes the first ${classes} classes, but the copy at ${root} has ${totalClasses}: all ${totalClasses} are used`;
+    classes = totalClasses;
+  }
   const all = await loadDataset({
-    name: opts.dataset, split: 'all', resolution: opts.resolution, root: opts.root, maxPerClass: opts.maxPerClass,
-    classes: opts.classes ? { first: opts.classes } : undefined, progress: opts.progress ?? true,
+    name: opts.dataset, split: 'all', resolution: opts.resolution, root, maxPerClass: opts.maxPerClass,
+    classes: classes ? { first: classes } : undefined, progress: opts.progress ?? true,
   });
   const byClass: number[][] = Array.from({ length: all.numClasses }, () => []);
   all.labels.forEach((l, i) => byClass[l].push(i));
@@ -48,6 +72,5 @@ export async function loadSplit(opts: { dataset: DatasetName; resolution: 32 | 6
   }
   const small = byClass.map((idx, c) => ({ c, n: idx.length })).filter((x) => x.n < 5);
   if (small.length) throw new Error(`${opts.dataset}: classes ${small.map((x) => `${all.classNames[x.c]} (${x.n})`).join(', ')} have fewer than 5 images; an 80/20 split needs more`);
-  const totalClasses = indexDataset(opts.dataset, resolveRoot(opts.dataset, opts.root), 'all').classNames.length;
-  return { train: subsetDataset(all, train, 'train'), test: subsetDataset(all, test, 'test'), totalClasses };
+  return { train: subsetDataset(all, train, 'train'), test: subsetDataset(all, test, 'test'), totalClasses, ...(classesNote ? { classesNote } : {}) };
 }

@@ -5,11 +5,11 @@
  * lib/train/run.ts.
  */
 import { join, resolve } from 'path';
-import { mkdirSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync } from 'fs';
 import { Batcher } from '../../datasets/index';
 import { initBackend } from '../backend/index';
-import { hasCheckpoint, readCheckpointMeta } from '../model/checkpoint';
-import { makeConfig } from '../model/config';
+import { hasCheckpoint, readCheckpointMeta, type CheckpointMeta } from '../model/checkpoint';
+import { makeConfig, type ModelConfig } from '../model/config';
 import { createModel } from '../model/factory';
 import type { ModelKind } from '../model/interface';
 import { formatDuration } from '../train/progress';
@@ -34,6 +34,26 @@ export interface TrainOneOptions extends Output {
   smoke?: boolean;
 }
 
+/** How the run asked for now differs from the one in the folder (its checkpoint and run.json). */
+function runDifferences(meta: CheckpointMeta, before: Partial<{ dataset: string; model: string; preset: string; classes: string[] }>, now: { dataset: string; model: string; preset: string; classes: readonly string[]; config: ModelConfig }): string[] {
+  const diff: string[] = [];
+  if (meta.kind !== now.model) diff.push(`--model: ${meta.kind} before, ${now.model} now`);
+  if (before.dataset !== undefined && before.dataset !== now.dataset) diff.push(`--dataset: ${before.dataset} before, ${now.dataset} now`);
+  if (before.preset !== undefined && before.preset !== now.preset) diff.push(`--preset: ${before.preset} before, ${now.preset} now`);
+  const classes = before.classes ?? undefined;
+  if (classes && JSON.stringify(classes) !== JSON.stringify(now.classes)) {
+    const show = (c: readonly string[]) => `${c.length} classes (${c.slice(0, 3).join(', ')}${c.length > 3 ? ', ...' : ''})`;
+    diff.push(`--classes: ${show(classes)} before, ${show(now.classes)} now`);
+  }
+  const saved = meta.config as Record<string, unknown>;
+  const cfg = now.config as unknown as Record<string, unknown>;
+  for (const k of new Set([...Object.keys(saved), ...Object.keys(cfg)])) {
+    if (k === 'numClasses' && classes) continue; // said above
+    if (JSON.stringify(saved[k]) !== JSON.stringify(cfg[k])) diff.push(`config.${k}${k === 'seed' ? ' (--seed)' : ''}: ${JSON.stringify(saved[k])?.slice(0, 80)} before, ${JSON.stringify(cfg[k])?.slice(0, 80)} now`);
+  }
+  return diff;
+}
+
 /** Trains one model on a dataset's training split with the reproduction's machinery. */
 export async function trainOne(opts: TrainOneOptions): Promise<{ out: string; status: 'done' | 'stopped'; step: number }> {
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -51,12 +71,22 @@ export async function trainOne(opts: TrainOneOptions): Promise<{ out: string; st
     throw new Error(`${out} already holds a checkpoint (step ${readCheckpointMeta(ckpt).step}); pass --resume to continue it, or --out <new folder>`);
   }
   const resolution = makeConfig(budget.modelPreset, { numClasses: 2 }).resolution;
-  const data = await loadSplit({ dataset, resolution, classes: opts.classes ?? budget.classes, maxPerClass: budget.maxPerClass, root: opts.root, progress: !smoke });
+  const data = await loadSplit({ dataset, resolution, classes: opts.classes, budgetClasses: budget.classes, maxPerClass: budget.maxPerClass, root: opts.root, progress: !smoke });
+  if (data.classesNote) log(`train: ${data.classesNote}`);
   const config = makeConfig(budget.modelPreset, { numClasses: data.train.numClasses, seed: opts.seed ?? 1 });
   const steps = opts.steps ?? budget.steps;
   log(`train: ${label} on ${DATASET_LABEL[dataset]} (${data.train.numClasses} classes, ${data.train.labels.length} training images), preset ${opts.preset}, ${steps} steps of batch ${config.batchSize}, into ${out}; backend ${backend.choice}`);
+  const run = { dataset, model: opts.model, preset: opts.preset, steps, classes: data.train.classNames, config };
+  const runPath = join(out, 'run.json');
+  // A resume continues the same run: check before anything in `out` is written.
+  if (opts.resume && hasCheckpoint(ckpt)) {
+    const diff = runDifferences(readCheckpointMeta(ckpt), existsSync(runPath) ? (JSON.parse(readFileSync(runPath, 'utf8')) as Partial<typeof run>) : {}, run);
+    if (diff.length) {
+      throw new Error(`--resume: ${out} holds a different run (nothing there was changed):\n  ${diff.join('\n  ')}\nResume with the options it was started with, or pass --out <new folder>.`);
+    }
+  }
   mkdirSync(out, { recursive: true });
-  writeJsonAtomic(join(out, 'run.json'), { dataset, model: opts.model, preset: opts.preset, steps, classes: data.train.classNames, config });
+  writeJsonAtomic(runPath, run);
   const model = createModel(opts.model, config);
   try {
     const t0 = Date.now();

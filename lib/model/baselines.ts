@@ -24,7 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config';
 import { asOneHot, klLoss, meanFeatureMatchingLoss, pairwiseLoss } from './losses';
 import { buildEncoder, buildGenerator, kernelInitializer } from './networks';
-import { keepingState, NetworkModel, PhaseResult, PhaseTerms, putBack, reparameterize, snapshotState, StepReads } from './modelbase';
+import { keepingState, NetworkModel, PhaseResult, PhaseTerms, reparameterize, StepReads } from './modelbase';
 import { isForwardOnce, RecordedForward } from './tape';
 import { Rng } from './rng';
 import type { StepResult } from './interface';
@@ -295,8 +295,6 @@ abstract class ConditionalGAN extends NetworkModel {
     const { G, D } = this.nets;
     const onehot = asOneHot(labels, numClasses);
     const zp = tf.randomNormal([m, zDim], 0, 1, 'float32', this.rng.seed()) as tf.Tensor2D;
-    // G's batch-norm statistics before the step, put back if the step fails.
-    const gState = snapshotState([G]);
     let fwd: RecordedForward<tf.Tensor4D> | undefined;
     try {
       // (1) Prior samples for D, recorded on the gradient tape: (3) differentiates through this
@@ -321,21 +319,20 @@ abstract class ConditionalGAN extends NetworkModel {
         if (!fwd) xp.dispose();
       }
       // (3) G against the D of this step; same z_p and labels as (1).
-      const dState = snapshotState([D]);
+      const dState = D.nonTrainableWeights.map((w) => ({ w, v: tf.clone(w.read()) }));
       let g: PhaseResult;
       try {
         g = yield* this.phase(['G'], step, () => this.generatorTerms(x, onehot, fwd ? fwd.replay() : (G.apply([zp, onehot], { training: true }) as tf.Tensor4D)));
       } finally {
-        putBack(dState);
-        tf.dispose(dState.map((s) => s.v));
+        for (const s of dState) {
+          s.w.write(s.v);
+          s.v.dispose();
+        }
       }
       return this.finishStep(step, { ...d.losses, ...g.losses }, { ...d.metrics, ...g.metrics });
-    } catch (e) {
-      putBack(gState);
-      throw e;
     } finally {
       fwd?.dispose();
-      tf.dispose([onehot, zp, ...gState.map((s) => s.v)]);
+      tf.dispose([onehot, zp]);
     }
   }
 }

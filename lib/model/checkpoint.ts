@@ -13,7 +13,9 @@
  * checkpoint (if any) is renamed to `<dir>.old-<pid>-<random>`, the new one is renamed into place,
  * and the old one is deleted. A kill at any moment leaves either the old or the new checkpoint
  * complete: before the first rename `dir` is untouched; between the two renames only the `.old-`
- * copy exists, and `recoverCheckpoint` (called by every reader) renames it back.
+ * copy exists, and `recoverCheckpoint` (called by every reader) renames it back. An old copy that
+ * cannot be deleted (read-only) is left with a warning; `checkCheckpointWritable` refuses such a
+ * folder before training starts.
  *
  * Plain @tensorflow/tfjs has no file:// IO handler, so model.json/weights.bin are written through
  * tf.io.withSaveHandler and read back with a LoadHandler over the same files.
@@ -99,6 +101,64 @@ function siblings(dir: string): { old: string[]; tmp: { path: string; pid: numbe
   return { old, tmp };
 }
 
+/** Leftovers already reported (once per path and process). */
+const warned = new Set<string>();
+
+/**
+ * Removes a leftover of an earlier save (an `.old-` copy, a dead process's `.tmp-` directory); when
+ * that fails (a read-only copy, a read-only file system) the checkpoint itself is fine, so this
+ * warns once, naming the path, instead of failing the save or the resume.
+ */
+function removeLeftover(p: string): void {
+  try {
+    fs.rmSync(p, { recursive: true, force: true });
+  } catch (e) {
+    if (warned.has(p)) return;
+    warned.add(p);
+    console.warn(`checkpoint: could not remove the leftover ${p} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the checkpoint beside it is complete and in use. Make it writable and delete it (chmod -R u+w '${p}' && rm -r '${p}').`);
+  }
+}
+
+/**
+ * Throws, naming the folder and the fix, when a checkpoint could not be saved to `dir`: a save
+ * writes a new copy beside `dir` (so its parent must be writable) and then deletes the old one (so
+ * `dir` and every folder in it must be writable). train() calls this before the first step, so a
+ * read-only folder fails at once instead of after the training it would have kept.
+ */
+export function checkCheckpointWritable(dir: string): void {
+  dir = path.resolve(dir);
+  const parent = path.dirname(dir);
+  const fail = (where: string, e: unknown): never => {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new Error(
+      `checkpoint folder ${dir} cannot be written: ${where} is not writable (${code}). A checkpoint is saved as a new copy beside the folder, then the old copy is deleted, so ` +
+        `the folder, everything in it and its parent must be writable. Make them writable (chmod -R u+w '${fs.existsSync(dir) ? dir : parent}'), or train into another folder.`,
+    );
+  };
+  try {
+    fs.mkdirSync(parent, { recursive: true });
+  } catch (e) {
+    fail(parent, e);
+  }
+  const probe = `${dir}.probe-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe, { force: true });
+  } catch (e) {
+    fail(parent, e);
+  }
+  if (!fs.existsSync(dir)) return;
+  const walk = (d: string): void => {
+    try {
+      fs.accessSync(d, fs.constants.W_OK);
+    } catch (e) {
+      fail(d, e);
+    }
+    for (const f of fs.readdirSync(d, { withFileTypes: true })) if (f.isDirectory()) walk(path.join(d, f.name));
+  };
+  walk(dir);
+}
+
 /**
  * Repairs what an interrupted save left behind: if the checkpoint itself is missing but an `.old-`
  * copy exists (killed between the two renames), puts that copy back; deletes `.old-` copies of a
@@ -111,8 +171,8 @@ export function recoverCheckpoint(dir: string): void {
     old.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
     fs.renameSync(old.shift() as string, dir);
   }
-  if (fs.existsSync(dir)) for (const o of old) fs.rmSync(o, { recursive: true, force: true });
-  for (const t of tmp) if (t.pid !== process.pid && !pidAlive(t.pid)) fs.rmSync(t.path, { recursive: true, force: true });
+  if (fs.existsSync(dir)) for (const o of old) removeLeftover(o);
+  for (const t of tmp) if (t.pid !== process.pid && !pidAlive(t.pid)) removeLeftover(t.path);
 }
 
 /** True when `dir` holds a checkpoint (after recovering an interrupted save). */
@@ -157,7 +217,8 @@ export function writeCheckpoint(dir: string, meta: Omit<CheckpointMeta, 'files' 
   }
   fs.renameSync(tmp, dir);
   fsyncPath(parent);
-  if (aside) fs.rmSync(aside, { recursive: true, force: true });
+  // The new checkpoint is complete and in place; an old copy that cannot be deleted only warns.
+  if (aside) removeLeftover(aside);
 }
 
 /** Reads and checks a checkpoint's metadata; a clear error when it is missing or incomplete. */
@@ -232,19 +293,51 @@ export function fileLoadHandler(modelJsonPath: string): tf.io.IOHandler {
   };
 }
 
-/** Loads the weights saved by addModelFiles into an existing model of the same architecture. */
-export function loadModelWeights(dir: string, prefix: string, model: tf.LayersModel): void {
+/**
+ * Throws when a float32 tensor in tfjs-encoded `data` holds NaN or Infinity: such a checkpoint was
+ * saved from a diverged model, and every step from it would fail (or train on garbage).
+ */
+function checkFiniteData(dir: string, what: string, data: ArrayBuffer, specs: tf.io.WeightsManifestEntry[]): void {
+  let offset = 0;
+  for (const s of specs) {
+    if (!['float32', 'int32', 'bool'].includes(s.dtype)) return; // sizes of other dtypes vary; none is written here
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    const bytes = size * (s.dtype === 'bool' ? 1 : 4);
+    if (s.dtype === 'float32' && !s.quantization) {
+      const values = new Float32Array(data.slice(offset, offset + bytes));
+      const i = values.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0) {
+        throw new Error(
+          `checkpoint at ${dir} holds ${values[i]} in ${what} '${s.name}' (value ${i} of ${size}): it was saved from a diverged model, and training or sampling from it cannot work. Resume from an earlier copy of this checkpoint, or start afresh in a new folder.`,
+        );
+      }
+    }
+    offset += s.quantization ? size * (s.quantization.dtype === 'uint8' ? 1 : 2) : bytes;
+  }
+}
+
+/** Reads and checks (complete, finite) the weights of one network saved by addModelFiles. The caller disposes them. */
+export function readModelWeights(dir: string, prefix: string): tf.NamedTensorMap {
   const json = JSON.parse(readCheckpointFile(dir, `${prefix}/model.json`).toString('utf8')) as tf.io.ModelJSON;
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const data = toArrayBuffer(readCheckpointFile(dir, `${prefix}/weights.bin`));
-  const weights = tf.io.decodeWeights(data, specs);
+  checkFiniteData(dir, `network ${prefix}'s weight`, data, specs);
+  return tf.io.decodeWeights(data, specs);
+}
+
+/**
+ * Loads the weights saved by addModelFiles into an existing model of the same architecture;
+ * `weights` (from readModelWeights, disposed by the caller) when they were read already.
+ */
+export function loadModelWeights(dir: string, prefix: string, model: tf.LayersModel, weights?: tf.NamedTensorMap): void {
+  const w = weights ?? readModelWeights(dir, prefix);
   try {
     // strict: every weight of the model must be present and shaped as saved.
-    model.loadWeights(weights, true);
+    model.loadWeights(w, true);
   } catch (e) {
     throw new Error(`checkpoint at ${dir}: network ${prefix} does not fit this model (${(e as Error).message}); was it saved with a different config?`);
   } finally {
-    tf.dispose(Object.values(weights));
+    if (!weights) tf.dispose(Object.values(w));
   }
 }
 
@@ -257,6 +350,8 @@ export async function addTensorFile(files: CheckpointFiles, rel: string, tensors
 
 /** Decodes a tensor file written by addTensorFile, in manifest order. The caller owns the tensors. */
 export function readTensorFile(dir: string, rel: string, specs: tf.io.WeightsManifestEntry[]): NamedTensor[] {
-  const map = tf.io.decodeWeights(toArrayBuffer(readCheckpointFile(dir, rel)), specs);
+  const data = toArrayBuffer(readCheckpointFile(dir, rel));
+  checkFiniteData(dir, `${rel}'s tensor`, data, specs);
+  const map = tf.io.decodeWeights(data, specs);
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }

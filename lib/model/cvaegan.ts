@@ -8,7 +8,8 @@
  *       x_p = G(z_p, c_p), c_p = c_r                                      prior samples
  *   (2) C <- C - grad_C L_C            L_C = -log P(c_r | x_r)
  *       D <- D - grad_D L_D            L_D = -(log D(x_r) + log(1 - D(x_f)) + log(1 - D(x_p)))
- *   (3) with the updated, frozen D and C as feature extractors:
+ *   (3) with the updated D and C as fixed feature extractors (D in training mode, see
+ *       encoderGeneratorLosses):
  *       G <- G - grad_G (lambda2 L_G + lambda3 L_GD + lambda4 L_GC)
  *       E <- E - grad_E (lambda1 L_KL + lambda2 L_G)
  *
@@ -18,16 +19,17 @@
  *   no C variable, so each net gets exactly its own loss's gradient.
  * - (3) is one tf.variableGrads of S = lambda1 L_KL + lambda2 L_G + lambda3 L_GD + lambda4 L_GC over
  *   E's and G's variables. L_KL does not depend on G, so grad_G S = G's loss gradient. L_GD and L_GC
- *   depend only on x_p = G(z_p, c_p), which does not involve E (G runs on the reconstruction batch
- *   and the prior batch separately, so batch-norm statistics do not couple them, and D and C run in
- *   inference mode, one image at a time), so grad_E S = E's loss gradient. D and C are in neither
- *   variable list of (3): they are fixed feature extractors there.
+ *   depend only on x_p = G(z_p, c_p) and x_r, which do not involve E (G runs on the reconstruction
+ *   batch and the prior batch separately, D sees x_p only in a joint batch with x_r, never with
+ *   x_f, and C runs in inference mode, one image at a time), so grad_E S = E's loss gradient. D and
+ *   C are in neither variable list of (3): their weights are fixed there, and D's batch-norm moving
+ *   statistics, which its training-mode passes move, are put back afterwards.
  * Order: (2) before (3) as in Algorithm 1, so G and E learn against the D and C of this step.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkImageShape, ModelConfig } from './config';
 import * as L from './losses';
-import { keepingState, NetworkModel, putBack, reparameterize, snapshotState, StepReads } from './modelbase';
+import { keepingState, NetworkModel, reparameterize, StepReads } from './modelbase';
 import { isForwardOnce, RecordedForward } from './tape';
 import { buildNetworks, Networks, summarize } from './networks';
 import type { StepResult } from './interface';
@@ -80,10 +82,18 @@ export function classifierDiscriminatorLosses(nets: Networks, x: tf.Tensor4D, on
 }
 
 /**
- * Step (3)'s losses (given step (1)'s forward pass, or computing it). D and C run in inference mode: fixed functions of one image each, which keeps
- * their state unchanged and keeps x_p's features independent of x_f's. The class centres are
- * updated with this batch's real features before L_GC uses them (Algorithm 1's order); the updated
- * centres are returned for the caller to store once the losses are known to be finite.
+ * Step (3)'s losses. D runs in training mode on two joint batches, [x_r; x_p] for L_GD and
+ * [x_r; x_f] for L_G's f_D term: G and E learn against the D being trained, with the batch
+ * statistics it is trained with, and real and generated features are normalised alike within each
+ * matched pair of sets (what the mean-feature terms need). x_p never shares a batch with x_f, so
+ * its features do not depend on E. Measured on flowers-20, cpu preset, 3,000 steps, against D in
+ * inference mode (a fixed function with stale moving statistics): evaluator top-1 84.0% vs 77.2%,
+ * FID 22.4 vs 38.8 (docs/design.md, "GAN baselines that learn the label"). C, trained on real
+ * images only, stays in inference mode: its moving statistics describe exactly the images it
+ * learns from, so it is a faithful fixed function. The class centres are updated with this
+ * batch's real features before L_GC uses them (Algorithm 1's order); the updated centres are
+ * returned for the caller to store once the losses are known to be finite. `forward`: step (1)'s
+ * pass of E and G, replayed onto this gradient's tape (lib/model/tape.ts); without it E and G run here.
  */
 export function encoderGeneratorLosses(
   nets: Networks,
@@ -98,17 +108,18 @@ export function encoderGeneratorLosses(
   const lc = cfg.loss;
   const pixels = cfg.resolution * cfg.resolution * 3;
   const scaled = (r: ModelConfig['loss']['kl']): L.Reduction => (r === 'per-pixel' ? pixels : r);
-  // `forward`: step (1)'s pass, replayed onto this gradient's tape (lib/model/tape.ts); else E and G run here.
   const { mu, logvar, xf, xp } = forward ?? generatorForward(nets, x, onehot, onehot, noise);
-  // Inference mode treats each image alone, so real, reconstructed and prior images go through
-  // separate passes with the same result as one joint pass. Separate passes keep the graph honest:
-  // x_p's features have no path to E at all, and no gradient is computed for the real images.
-  const features = (net: tf.LayersModel, img: tf.Tensor4D) => (net.apply(img, { training: false }) as tf.Tensor2D[])[1];
-  const [fDr, fDf, fDp] = [x, xf, xp].map((img) => features(nets.D, img));
-  const [fCr, fCf, fCp] = [x, xf, xp].map((img) => features(nets.C, img));
+  // D: f_D of each half of a joint training-mode batch.
+  const joint = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.split((nets.D.apply(tf.concat([a, b]), { training: true }) as tf.Tensor2D[])[1], 2) as tf.Tensor2D[];
+  const [fDrp, fDp] = joint(x, xp);
+  const [fDr, fDf] = joint(x, xf);
+  // C: inference mode treats each image alone, so separate passes give what one joint pass would,
+  // and x_p's features have no path to E at all.
+  const features = (img: tf.Tensor4D) => (nets.C.apply(img, { training: false }) as tf.Tensor2D[])[1];
+  const [fCr, fCf, fCp] = [x, xf, xp].map(features);
   const KL = L.klLoss(mu, logvar, scaled(lc.kl));
   const rec = L.reconstructionLoss({ xr: x, xf, fDr, fDf, fCr, fCf }, scaled(lc.pairwise));
-  const GD = L.meanFeatureMatchingLoss(fDr, fDp, lc.featureMatching);
+  const GD = L.meanFeatureMatchingLoss(fDrp, fDp, lc.featureMatching);
   const next = L.updateClassCentres(centres, seen, fCr, onehot, lc.centreDecay);
   // c_p = c_r: every class present among the prior labels has a real centre from this very batch.
   const GC = L.classFeatureMatchingLoss(next.centres, fCp, onehot, lc.featureMatching);
@@ -166,8 +177,6 @@ export class CVAEGAN extends NetworkModel {
       zp: tf.randomNormal([m, zDim], 0, 1, 'float32', zSeed),
     };
     const { E, G, D, C } = this.nets;
-    // E's and G's batch-norm statistics before the step, put back if the step fails.
-    const egState = snapshotState([E, G]);
     let fwd: RecordedForward<ReturnType<typeof generatorForward>> | undefined;
     try {
       // (1) Reconstructions and prior samples with the current E, G, recorded on the gradient
@@ -206,12 +215,15 @@ export class CVAEGAN extends NetworkModel {
       // (3) G by lambda2 L_G + lambda3 L_GD + lambda4 L_GC, E by lambda1 L_KL + lambda2 L_G.
       let kept2: tf.Tensor1D | undefined;
       let next: { centres: tf.Tensor2D; seen: tf.Tensor1D } | undefined;
-      const g2 = tf.variableGrads(() => {
-        const r = encoderGeneratorLosses(this.nets, this.config, x, onehot, noise, this.centres as tf.Tensor2D, this.seen as tf.Tensor1D, fwd?.replay());
-        kept2 = tf.keep(tf.stack([r.KL, r.LG, r.GD, r.GC, r.pixel, r.fD, r.fC]) as tf.Tensor1D);
-        next = { centres: tf.keep(r.centres), seen: tf.keep(r.seen) };
-        return r.total;
-      }, [...this.vars.E, ...this.vars.G]);
+      // D's batch-norm moving statistics move once per step, in (2).
+      const g2 = keepingState([D], () =>
+        tf.variableGrads(() => {
+          const r = encoderGeneratorLosses(this.nets, this.config, x, onehot, noise, this.centres as tf.Tensor2D, this.seen as tf.Tensor1D, fwd?.replay());
+          kept2 = tf.keep(tf.stack([r.KL, r.LG, r.GD, r.GC, r.pixel, r.fD, r.fC]) as tf.Tensor1D);
+          next = { centres: tf.keep(r.centres), seen: tf.keep(r.seen) };
+          return r.total;
+        }, [...this.vars.E, ...this.vars.G]),
+      );
       g2.value.dispose();
       const v2 = yield kept2!;
       kept2!.dispose();
@@ -227,12 +239,9 @@ export class CVAEGAN extends NetworkModel {
         tf.dispose([next!.centres, next!.seen]);
       }
       return this.finishStep(step, { ...lossesCD, ...lossesEG }, metrics);
-    } catch (e) {
-      putBack(egState);
-      throw e;
     } finally {
       fwd?.dispose();
-      tf.dispose([onehot, noise.eps, noise.zp, ...egState.map((s) => s.v)]);
+      tf.dispose([onehot, noise.eps, noise.zp]);
     }
   }
 

@@ -18,7 +18,7 @@ import { readCheckpointMeta } from './checkpoint';
 import { CVAEGAN } from './cvaegan';
 import { CGAN, CVAE, FMCGAN } from './baselines';
 
-export { NonFiniteLossError } from './losses';
+export { NonFiniteInputError, NonFiniteLossError } from './losses';
 export type { CheckpointMeta } from './checkpoint';
 export type { GenerativeModel, ModelKind, StepResult } from './interface';
 

@@ -31,8 +31,11 @@ export interface GenerativeModel {
   readonly step: number;
   /**
    * One full training step on a batch: x [m, R, R, 3] in [-1, 1], labels [m] integers. Does not
-   * dispose its inputs. Throws NonFiniteLossError (naming term and step) before applying an update
-   * whose loss is not finite.
+   * dispose its inputs. All or nothing: a batch with NaN/Inf pixels is refused before the step
+   * runs (NonFiniteInputError, naming the image), a non-finite loss stops it before that phase's
+   * update (NonFiniteLossError, naming term and step), and whatever throws, the model is left
+   * exactly as it was before the step (weights, optimiser state, batch-norm statistics, extra
+   * state, RNG position).
    */
   trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult;
   /**

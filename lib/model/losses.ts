@@ -193,7 +193,8 @@ export function accuracy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
 
 /**
  * Thrown by a training step when a loss term is NaN or infinite, before any gradient of that
- * phase is applied. Names the term and the step, and carries every loss value of that phase.
+ * phase is applied (trainStep then rolls back what earlier phases of the step changed). Names the
+ * term and the step, and carries every loss value of that phase.
  */
 export class NonFiniteLossError extends Error {
   constructor(
@@ -202,8 +203,43 @@ export class NonFiniteLossError extends Error {
     readonly value: number,
     readonly losses: Record<string, number>,
   ) {
-    super(`loss ${term} is ${value} at step ${step} (${Object.entries(losses).map(([k, v]) => `${k}=${v}`).join(', ')}); training stopped before applying this update. Lower the learning rate or check the input images for NaN.`);
+    super(
+      `loss ${term} is ${value} at step ${step} (${Object.entries(losses).map(([k, v]) => `${k}=${v}`).join(', ')}); the step was rejected and the model is as it was after step ${step - 1}. ` +
+        'The batch was finite (images with NaN or Infinity are refused before the step), so training diverged: lower the learning rate.',
+    );
     this.name = 'NonFiniteLossError';
+  }
+}
+
+/**
+ * A training batch whose images hold NaN or Infinity, refused before any op of the step, so the
+ * model is unchanged. Names the first such image and pixel.
+ */
+export class NonFiniteInputError extends Error {
+  /** Index of the first image in the batch with a non-finite value; -1 when all values are finite but their sum overflows. */
+  readonly image: number;
+  readonly value: number;
+  constructor(
+    readonly step: number,
+    shape: readonly number[],
+    values: ArrayLike<number>,
+  ) {
+    const [, h, w, ch] = shape;
+    let i = 0;
+    while (i < values.length && Number.isFinite(values[i])) i++;
+    const found = i < values.length;
+    const perImage = h * w * ch;
+    const image = found ? Math.floor(i / perImage) : -1;
+    const where = i % perImage;
+    super(
+      found
+        ? `trainStep: image ${image} of the batch for step ${step} holds ${values[i]} (row ${Math.floor(where / (w * ch))}, column ${Math.floor(where / ch) % w}, channel ${where % ch}); the step was refused before it ran, and the model is unchanged. ` +
+            'Fix or drop that image in the data source (a damaged file, a division by zero in preprocessing); pixel values must be finite, in [-1, 1].'
+        : `trainStep: the images of the batch for step ${step} are so large that their sum overflows float32; the step was refused and the model is unchanged. Pixel values must be in [-1, 1].`,
+    );
+    this.name = 'NonFiniteInputError';
+    this.image = image;
+    this.value = found ? values[i] : Infinity;
   }
 }
 

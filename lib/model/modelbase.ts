@@ -26,87 +26,33 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkImageShape, ModelConfig, validateConfig } from './config';
 import {
-  addModelFiles, addTensorFile, CheckpointFiles, CheckpointMeta, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
+  addModelFiles, addTensorFile, CheckpointFiles, CheckpointMeta, loadModelWeights, NamedTensor, readCheckpointMeta, readModelWeights, readTensorFile, writeCheckpoint,
 } from './checkpoint';
-import { asOneHot, checkFinite } from './losses';
+import { asOneHot, checkFinite, NonFiniteInputError } from './losses';
 import { trainableVars } from './networks';
 import { Rng, RngState } from './rng';
+import { adamPowers as adamPowers_, setAdamPowers, StepJournal } from './rollback';
+import { runStepAsync, runStepSync, type PhaseResult, type PhaseTerms, type StepReads } from './step';
 import type { GenerativeModel, ModelKind, StepResult } from './interface';
 
 /** Builds a model's networks from the config, drawing every initialiser seed from `rng` in a fixed order. */
 export type NetworksBuilder = (config: ModelConfig, rng: Rng) => Record<string, tf.LayersModel>;
 
-/** What one gradient phase computes: the objective to differentiate, and the values to report. */
-export interface PhaseTerms {
-  objective: tf.Scalar;
-  /** Loss terms (checked for NaN/Inf before any update of the phase is applied). */
-  losses: Record<string, tf.Scalar>;
-  /** Diagnostics (not checked). */
-  metrics?: Record<string, tf.Scalar>;
-}
-
-/** What a phase reports, as numbers. */
-export interface PhaseResult {
-  losses: Record<string, number>;
-  metrics: Record<string, number>;
-}
-
-/**
- * A training step (or part of one) that yields each tensor it must read and gets its values back.
- * Run it with runStepSync or runStepAsync; `yield*` nests one in another.
- */
-export type StepReads<T> = Generator<tf.Tensor, T, ArrayLike<number>>;
-
-/** Drives a StepReads with dataSync(); an error while reading is thrown into the step at its yield. */
-export function runStepSync<T>(g: StepReads<T>): T {
-  let r = g.next();
-  while (!r.done) {
-    let values: ArrayLike<number>;
-    try {
-      values = (r.value as tf.Tensor).dataSync() as ArrayLike<number>;
-    } catch (e) {
-      r = g.throw(e);
-      continue;
-    }
-    r = g.next(values);
-  }
-  return r.value as T;
-}
-
-/** Drives a StepReads with `await data()`: no synchronous read anywhere, as WebGPU in Node needs. */
-export async function runStepAsync<T>(g: StepReads<T>): Promise<T> {
-  let r = g.next();
-  while (!r.done) {
-    let values: ArrayLike<number>;
-    try {
-      values = (await (r.value as tf.Tensor).data()) as ArrayLike<number>;
-    } catch (e) {
-      r = g.throw(e);
-      continue;
-    }
-    r = g.next(values);
-  }
-  return r.value as T;
-}
-
-/** A copy of the non-trainable state (batch-norm moving statistics) of `models`; the caller disposes the copies (`.v`). */
-export function snapshotState(models: tf.LayersModel[]): { w: tf.LayerVariable; v: tf.Tensor }[] {
-  return models.flatMap((m) => m.nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
-}
-
-/** Writes a snapshotState() back (the copies stay the caller's). */
-export function putBack(saved: { w: tf.LayerVariable; v: tf.Tensor }[]): void {
-  for (const s of saved) s.w.write(s.v);
-}
+// The step's drivers and phase types live in step.ts; they are re-exported here, where the model
+// classes have always imported them.
+export { runStepAsync, runStepSync } from './step';
+export type { PhaseResult, PhaseTerms, StepReads } from './step';
 
 /** Runs `fn`, then puts back the non-trainable state (batch-norm moving statistics) of `models`. */
 export function keepingState<T>(models: tf.LayersModel[], fn: () => T): T {
-  const saved = snapshotState(models);
+  const saved = models.flatMap((m) => m.nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
   try {
     return fn();
   } finally {
-    putBack(saved);
-    tf.dispose(saved.map((s) => s.v));
+    for (const s of saved) {
+      s.w.write(s.v);
+      s.v.dispose();
+    }
   }
 }
 
@@ -138,6 +84,8 @@ export abstract class NetworkModel implements GenerativeModel {
   protected sampleRng: Rng;
   protected currentStep = 0;
   private disposed = false;
+  /** What the step in progress may change, as it was at its start (see rollback.ts). */
+  private journal: StepJournal | undefined;
 
   /**
    * `architecture`: the config fields that shape this model's networks; a checkpoint restores into
@@ -167,13 +115,51 @@ export abstract class NetworkModel implements GenerativeModel {
   /** One training step, written once for both drivers (see StepReads). */
   protected abstract stepReads(x: tf.Tensor4D, labels: tf.Tensor1D): StepReads<StepResult>;
 
+  /**
+   * One step, all or nothing: when it throws (bad input, a non-finite loss in any phase), the model
+   * is put back exactly as it was before it (weights, Adam state, batch-norm statistics, extra
+   * state, Rng position), even if an earlier phase of the step had already updated a network.
+   */
   trainStep(x: tf.Tensor4D, labels: tf.Tensor1D): StepResult {
-    return runStepSync(this.stepReads(x, labels));
+    const j = this.beginStep();
+    try {
+      return runStepSync(this.stepReads(x, labels));
+    } catch (e) {
+      j.rollback();
+      throw e;
+    } finally {
+      this.endStep(j);
+    }
   }
 
   /** The same step with asynchronous reads (same ops, same numbers); for backends without dataSync. */
-  trainStepAsync(x: tf.Tensor4D, labels: tf.Tensor1D): Promise<StepResult> {
-    return runStepAsync(this.stepReads(x, labels));
+  async trainStepAsync(x: tf.Tensor4D, labels: tf.Tensor1D): Promise<StepResult> {
+    const j = this.beginStep();
+    try {
+      return await runStepAsync(this.stepReads(x, labels));
+    } catch (e) {
+      j.rollback();
+      throw e;
+    } finally {
+      this.endStep(j);
+    }
+  }
+
+  private beginStep(): StepJournal {
+    this.assertUsable();
+    if (this.journal) throw new Error('trainStep: another step of this model is still running (await trainStepAsync before the next step)');
+    const rng = this.rng.state();
+    this.journal = new StepJournal({
+      nonTrainable: this.netNames.flatMap((n) => this.nets[n].nonTrainableWeights),
+      state: this.stateVariables().map((v) => v.tensor),
+      restoreRng: () => (this.rng = Rng.fromState(rng)),
+    });
+    return this.journal;
+  }
+
+  private endStep(j: StepJournal): void {
+    j.release();
+    this.journal = undefined;
   }
 
   /**
@@ -214,19 +200,33 @@ export abstract class NetworkModel implements GenerativeModel {
     }
   }
 
-  /** The checks every trainStep starts with; returns the batch size m. */
+  /**
+   * The checks every trainStep starts with, before any op of the step; returns the batch size m.
+   * The labels and the sum of the images are read together (one read): a NaN or Infinity anywhere
+   * in x makes the sum non-finite, and the step is rejected with NonFiniteInputError before any
+   * network runs. Only then is x itself read, to say which image and pixel.
+   */
   protected *checkBatch(x: tf.Tensor4D, labels: tf.Tensor1D): StepReads<number> {
     this.assertUsable();
     checkImageShape(this.config, x.shape, 'trainStep: images');
     const m = x.shape[0];
     if (m < 2) throw new Error(`trainStep: a batch needs at least 2 images (batch statistics and batch means), got ${m}`);
     this.checkLabelShape(labels, m, 'trainStep');
-    this.checkLabelValues(yield labels, 'trainStep');
+    const probe = tf.tidy(() => tf.concat([tf.cast(labels, 'float32'), tf.reshape(tf.sum(tf.cast(x, 'float32')), [1])]));
+    let v: ArrayLike<number>;
+    try {
+      v = yield probe;
+    } finally {
+      probe.dispose();
+    }
+    this.checkLabelValues(Array.prototype.slice.call(v, 0, m) as number[], 'trainStep');
+    if (!Number.isFinite(v[m])) throw new NonFiniteInputError(this.currentStep + 1, x.shape, yield x);
     return m;
   }
 
   /** Adam on one network, gradients passed in the network's fixed variable order. */
   protected applyGrads(net: string, grads: tf.NamedTensorMap): void {
+    this.journal?.beforeUpdate(net, this.vars[net], this.opt[net]);
     const ordered = this.vars[net].map((v) => {
       const g = grads[v.name];
       if (!g) throw new Error(`internal: no gradient for ${net} variable ${v.name}`);
@@ -238,12 +238,12 @@ export abstract class NetworkModel implements GenerativeModel {
   /**
    * One gradient phase: the gradient of `fn().objective` with respect to the variables of `update`
    * (and nothing else: other networks act as fixed functions), then one Adam step per network.
-   * When a loss term is not finite, nothing of the phase is kept: no update is applied and the
-   * batch-norm moving statistics, which a training-mode forward pass moves, are put back; then
-   * NonFiniteLossError names the term and `step`. Returns the reported values as numbers.
+   * When a loss term is not finite, no update of the phase is applied and NonFiniteLossError names
+   * the term and `step`; trainStep then puts back everything the step changed before (earlier
+   * phases' updates, batch-norm statistics moved by training-mode passes). Returns the reported
+   * values as numbers.
    */
   protected *phase(update: string[], step: number, fn: () => PhaseTerms): StepReads<PhaseResult> {
-    const saved = this.netNames.flatMap((n) => this.nets[n].nonTrainableWeights).map((w) => ({ w, v: tf.clone(w.read()) }));
     let kept: tf.Tensor1D | undefined;
     let lossKeys: string[] = [];
     let metricKeys: string[] = [];
@@ -265,12 +265,10 @@ export abstract class NetworkModel implements GenerativeModel {
       metricKeys.forEach((k, i) => (metrics[k] = v[lossKeys.length + i]));
       checkFinite(losses, step);
     } catch (e) {
-      for (const s of saved) s.w.write(s.v);
       if (g) tf.dispose(g.grads);
       throw e;
     } finally {
       kept?.dispose();
-      tf.dispose(saved.map((s) => s.v));
     }
     try {
       for (const n of update) this.applyGrads(n, g.grads);
@@ -365,6 +363,10 @@ export abstract class NetworkModel implements GenerativeModel {
         w[0].tensor.dispose(); // the iteration count, created by getWeights; the rest are Adam's own variables
       }
     }
+    // Adam's beta1^t, beta2^t as it holds them: setWeights() would recompute them with pow(),
+    // which differs from the running product in the last bits and makes a resume drift.
+    const adamPowers: Record<string, [number, number]> = {};
+    for (const n of this.netNames) adamPowers[n] = await adamPowers_(this.opt[n]);
     const stateVars = this.stateVariables();
     const state = stateVars.length > 0 ? await addTensorFile(files, 'state.bin', stateVars) : undefined;
     writeCheckpoint(dir, {
@@ -374,11 +376,16 @@ export abstract class NetworkModel implements GenerativeModel {
       rng: this.rng.state(),
       sampleRng: this.sampleRng.state(),
       optimizers,
+      adamPowers,
       ...(state ? { state } : {}), // before `extra`: the field order CVAEGAN's checkpoints always had
       extra: extra ?? null,
     }, files);
   }
 
+  /**
+   * Everything is read and checked first (kind, architecture, files, finite values), and only then
+   * written into this model, so a checkpoint that is refused leaves the model as it was.
+   */
   async restore(dir: string): Promise<CheckpointMeta> {
     this.assertUsable();
     const meta = readCheckpointMeta(dir);
@@ -393,19 +400,26 @@ export abstract class NetworkModel implements GenerativeModel {
     for (const n of this.netNames) {
       if (!optimizers?.[n]) throw new Error(`checkpoint at ${dir} has no optimiser state for network ${n}`);
     }
-    for (const n of this.netNames) loadModelWeights(dir, n, this.nets[n]);
-    for (const n of this.netNames) this.opt[n].dispose();
-    this.opt = this.makeOptimizers();
-    for (const n of this.netNames) {
-      const w = readTensorFile(dir, `optimizer/${n}.bin`, optimizers[n]);
-      await this.opt[n].setWeights(w);
-      tf.dispose(w.map((t) => t.tensor));
-    }
+    const powers = meta.adamPowers as Record<string, [number, number]> | undefined; // absent before #17
     const stateVars = this.stateVariables();
-    if (stateVars.length > 0) {
-      const state = readTensorFile(dir, 'state.bin', meta.state as tf.io.WeightsManifestEntry[]);
+    const weights: Record<string, tf.NamedTensorMap> = {};
+    const opt: Record<string, NamedTensor[]> = {};
+    let state: NamedTensor[] = [];
+    try {
+      for (const n of this.netNames) weights[n] = readModelWeights(dir, n);
+      for (const n of this.netNames) opt[n] = readTensorFile(dir, `optimizer/${n}.bin`, optimizers[n]);
+      if (stateVars.length > 0) state = readTensorFile(dir, 'state.bin', meta.state as tf.io.WeightsManifestEntry[]);
+      for (const n of this.netNames) loadModelWeights(dir, n, this.nets[n], weights[n]);
+      for (const n of this.netNames) this.opt[n].dispose();
+      this.opt = this.makeOptimizers();
+      for (const n of this.netNames) {
+        await this.opt[n].setWeights(opt[n]);
+        if (powers?.[n]) setAdamPowers(this.opt[n], powers[n]);
+      }
       stateVars.forEach((v, i) => v.tensor.assign(state[i].tensor));
-      tf.dispose(state.map((t) => t.tensor));
+    } finally {
+      tf.dispose(Object.values(weights).flatMap((w) => Object.values(w)));
+      tf.dispose([...Object.values(opt).flat(), ...state].map((t) => t.tensor));
     }
     this.rng = Rng.fromState(meta.rng as RngState);
     this.sampleRng = Rng.fromState(meta.sampleRng as RngState);

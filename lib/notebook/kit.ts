@@ -1,12 +1,12 @@
 /**
- * Notebook glue for the dataset notebooks: where the data comes from (download only when asked),
+ * Notebook glue for the dataset notebooks: where the data comes from (a local copy, else a download),
  * picking a few images per class for the demo grids, and a loss log that lets a re-run training
  * cell continue its chart where the checkpoint left off. Each function only combines calls to
  * datasets/ and lib/.
  */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'path';
-import { downloadCub200, downloadFaceScrub, downloadFlowers102, downloadRoot, resolveRoot, toTensor } from '../../datasets/index';
+import { downloadCub200, downloadFaceScrub, downloadFlowers102, downloadLfw, downloadRoot, findOrFetch, toTensor } from '../../datasets/index';
 import type { DatasetName, ImageDataset } from '../../datasets/index';
 import { hasCheckpoint, readCheckpointMeta } from '../model/checkpoint';
 import { LossLog, readLossLog } from '../train/losslog';
@@ -14,6 +14,8 @@ import type { TrainingMonitor } from '../train/monitor';
 import type { TrainRecord } from '../train/loop';
 
 export interface DataSource {
+  /** The dataset found: the one asked for, except that 'faces' becomes 'lfw' when only LFW is there or can be had. */
+  dataset: DatasetName;
   root: string;
   /** How the folder was found, in words. */
   source: string;
@@ -22,27 +24,27 @@ export interface DataSource {
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 
 /**
- * The folder of `name`. Without `download`: the download folder datasets/<name>/ if it holds a copy,
- * else the staged copy in ../shared/datasets (no network access at all). With `download`: fetch the
- * official files into datasets/<name>/ first (resumable; skipped when already complete), and fall
- * back to a local copy, saying why, when the source cannot be reached. Faces: FaceScrub is a list
- * of URLs, so it downloads only with the authors' list files (`faceScrubLists`).
+ * The folder of `name` (datasets/find.ts): a local copy if there is one (the download folder
+ * datasets/<name>/, else the staged copy in ../shared/datasets), else the official files downloaded
+ * into datasets/<name>/ with progress and checksums, else an error saying in one message what to
+ * do offline. Faces: FaceScrub or the staged CelebA crops when present, else LFW.
+ * - `offline: true` (or CVAEGAN_OFFLINE=1): never touch the network.
+ * - `download: true`: fetch the official files into datasets/<name>/ even when another copy exists
+ *   (resumable; skipped when already complete), falling back to a local copy, saying why, when the
+ *   source cannot be reached. FaceScrub downloads only with the authors' list files (`faceScrubLists`).
  */
-export async function findDataset(name: DatasetName, opts: { download?: boolean; faceScrubLists?: string[] } = {}): Promise<DataSource> {
-  const local = (): DataSource => {
-    const root = resolveRoot(name);
-    return { root, source: root.startsWith(downloadRoot(name)) ? 'the download folder' : 'the staged copy (CVAEGAN_SHARED_DATASETS or ../shared/datasets)' };
-  };
-  if (!opts.download) return local();
+export async function findDataset(name: DatasetName, opts: { offline?: boolean; download?: boolean; faceScrubLists?: string[]; progress?: boolean } = {}): Promise<DataSource> {
+  if (!opts.download || opts.offline) return findOrFetch(name, { offline: opts.offline, progress: opts.progress });
   try {
-    if (name === 'flowers102') return { root: await downloadFlowers102(), source: 'the official files (downloaded or already complete)' };
-    if (name === 'cub200') return { root: await downloadCub200(), source: 'the official archive (downloaded or already complete)' };
+    if (name === 'flowers102') return { dataset: name, root: await downloadFlowers102(), source: 'the official files (downloaded or already complete)' };
+    if (name === 'cub200') return { dataset: name, root: await downloadCub200(), source: 'the official archive (downloaded or already complete)' };
+    if (name === 'lfw') return { dataset: name, root: await downloadLfw(), source: 'the official archive (downloaded or already complete)' };
     if (!opts.faceScrubLists?.length) throw new Error('FaceScrub is distributed as URL lists: pass faceScrubLists (the authors\' facescrub_actors.txt / facescrub_actresses.txt)');
     const r = await downloadFaceScrub({ lists: opts.faceScrubLists });
-    return { root: downloadRoot('faces'), source: `FaceScrub: ${r.saved} faces saved now, ${r.skipped} already there, ${r.dead} dead links` };
+    return { dataset: name, root: downloadRoot('faces'), source: `FaceScrub: ${r.saved} faces saved now, ${r.skipped} already there, ${r.dead} dead links` };
   } catch (e) {
     console.log(`download of ${name} failed (${firstLine(e)}); using a local copy instead`);
-    return local();
+    return findOrFetch(name, { offline: true, progress: opts.progress });
   }
 }
 

@@ -41,6 +41,8 @@ export interface RunSettings {
   checkpointEvery: number;
   /** A sample grid during training every this many steps. */
   gridEvery: number;
+  /** G's label dependence (lib/train/diagnostics.ts) every this many steps. */
+  diagnosticsEvery: number;
   /** Rows (classes) of the grids shown after training. */
   gridClasses: number;
   /** Columns (z samples) per class in those grids. */
@@ -50,7 +52,7 @@ export interface RunSettings {
   checkpointDir: string;
 }
 
-type Sizes = Pick<RunSettings, 'classes' | 'maxPerClass' | 'steps' | 'checkpointEvery' | 'gridEvery' | 'gridClasses' | 'samplesPerClass'>;
+type Sizes = Pick<RunSettings, 'classes' | 'maxPerClass' | 'steps' | 'checkpointEvery' | 'gridEvery' | 'diagnosticsEvery' | 'gridClasses' | 'samplesPerClass'>;
 
 /**
  * Full-run sizes per preset. cpu: the first 20 classes of each dataset (the reproduction's subset,
@@ -60,11 +62,11 @@ type Sizes = Pick<RunSettings, 'classes' | 'maxPerClass' | 'steps' | 'checkpoint
  * paper: every class, the reproduction's 50,000 steps of batch 64 (a GPU budget).
  */
 const FULL: Record<PresetName, Sizes> = {
-  cpu: { classes: 20, steps: 2000, checkpointEvery: 200, gridEvery: 250, gridClasses: 10, samplesPerClass: 10 },
-  paper: { classes: undefined, steps: 50_000, checkpointEvery: 1000, gridEvery: 2500, gridClasses: 10, samplesPerClass: 10 },
-  tiny: { classes: 5, steps: 300, checkpointEvery: 50, gridEvery: 50, gridClasses: 5, samplesPerClass: 8 },
+  cpu: { classes: 20, steps: 2000, checkpointEvery: 200, gridEvery: 250, diagnosticsEvery: 100, gridClasses: 10, samplesPerClass: 10 },
+  paper: { classes: undefined, steps: 50_000, checkpointEvery: 1000, gridEvery: 2500, diagnosticsEvery: 500, gridClasses: 10, samplesPerClass: 10 },
+  tiny: { classes: 5, steps: 300, checkpointEvery: 50, gridEvery: 50, diagnosticsEvery: 10, gridClasses: 5, samplesPerClass: 8 },
 };
-const SMOKE: Sizes = { classes: 3, maxPerClass: 10, steps: 6, checkpointEvery: 3, gridEvery: 3, gridClasses: 3, samplesPerClass: 4 };
+const SMOKE: Sizes = { classes: 3, maxPerClass: 10, steps: 6, checkpointEvery: 3, gridEvery: 3, diagnosticsEvery: 2, gridClasses: 3, samplesPerClass: 4 };
 
 /** The settings of a dataset notebook (02-faces, 03-flowers, 04-birds) and of 06-applications. */
 export function runSettings(dataset: DatasetName, preset: PresetName, smoke = smokeMode()): RunSettings {
@@ -105,6 +107,8 @@ export function methodSettings(smoke = smokeMode()) {
     toyDSteps: 5,
     /** Generated points per objective in the scatter plots and the mode count. */
     toyPoints: smoke ? 400 : 2000,
+    /** Seeds of the seeds table (every objective from each; one run of a toy GAN is noise). */
+    toySeeds: smoke ? [7] : [7, 8, 9, 10, 11],
   };
 }
 

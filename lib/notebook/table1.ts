@@ -102,3 +102,24 @@ export function orderingRows(ours: readonly TableRow[]): Row[] {
     };
   });
 }
+
+/**
+ * The metrics beyond the paper (lib/eval/reproduce-beyond.ts), a row per method of our table, or
+ * undefined when the results predate them (table.json without the columns: rerun the dataset's
+ * command with --evaluate-only to add them from the checkpoints).
+ */
+export function beyondRows(ours: readonly TableRow[]): Row[] | undefined {
+  if (!ours.some((r) => r.intraFid !== undefined && r.intraFid !== null)) return undefined;
+  const n = (v: number | null | undefined, d: number) => (v === null || v === undefined ? null : Number(v.toFixed(d)));
+  return ours.map((r) => ({
+    Method: r.method,
+    FID: n(r.fid, 2),
+    'intra-class FID': n(r.intraFid, 2),
+    precision: n(r.precision, 3),
+    recall: n(r.recall, 3),
+    density: n(r.density, 3),
+    coverage: n(r.coverage, 3),
+    'CAS (%)': n(r.cas, 2),
+    'top-1 (%)': n(r.top1, 2),
+  }));
+}

@@ -1,5 +1,5 @@
 /**
- * Notebook glue for 01-method: trains lib/apps/toy.ts's three generator objectives on the ring of
+ * Notebook glue for 01-method: trains lib/apps/toy.ts's four generator objectives (the fourth CVAE-GAN's, with an encoder) on the ring of
  * Gaussians with one live chart of G's gradient norm, and sums the runs up in a table.
  *
  * The runs go one after another, not interleaved: ToyGan names its variables ('G_w0', ...), and tfjs
@@ -118,4 +118,45 @@ export function toyScatter(c: ToyComparison, limit = 500, title = "the real ring
   spec.mark = { ...spec.mark, clip: true };
   spec.encoding.column = { ...spec.encoding.column, sort: ['real data', ...c.runs.map((r) => `G: ${r.objective}`)] };
   return spec as unknown as TopLevelSpec;
+}
+
+/**
+ * Every objective from each of `seeds` (one run of a toy GAN is noise): modes covered and the share
+ * of high-quality samples after `steps` steps, per seed, and their mean and standard deviation per
+ * objective. Synchronous and chart-free: for the seeds table of 01-method and bench/toy-seeds.ts.
+ */
+export function toySeeds(opts: { steps: number; seeds: readonly number[]; points: number; config?: Partial<ToyConfig>; objectives?: readonly ToyObjective[] }): {
+  runs: { objective: ToyObjective; seed: number; modesCovered: number; highQuality: number }[];
+  rows: Row[];
+} {
+  const runs: { objective: ToyObjective; seed: number; modesCovered: number; highQuality: number }[] = [];
+  for (const objective of opts.objectives ?? TOY_OBJECTIVES) {
+    for (const seed of opts.seeds) {
+      const g = new ToyGan(objective, { ...(opts.config ?? {}), seed });
+      try {
+        for (let s = 0; s < opts.steps; s++) g.step();
+        const x = g.generate(opts.points, 12345);
+        const pts = x.arraySync();
+        x.dispose();
+        runs.push({ objective, seed, ...modeCoverage(pts, g.cfg) });
+      } finally {
+        g.dispose();
+      }
+    }
+  }
+  const stats = (v: number[]) => {
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    // Sample standard deviation (n - 1); 0 for a single seed.
+    return { mean: m, sd: v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0 };
+  };
+  const rows = (opts.objectives ?? TOY_OBJECTIVES).map((objective) => {
+    const mine = runs.filter((r) => r.objective === objective);
+    const m = stats(mine.map((r) => r.modesCovered));
+    const q = stats(mine.map((r) => r.highQuality));
+    return {
+      objective, seeds: mine.length, 'modes covered (of 8), per seed': mine.map((r) => r.modesCovered).join(' '),
+      'modes: mean': Number(m.mean.toFixed(2)), 'modes: sd': Number(m.sd.toFixed(2)), 'high quality: mean': Number(q.mean.toFixed(3)), 'high quality: sd': Number(q.sd.toFixed(3)),
+    };
+  });
+  return { runs, rows };
 }

@@ -77,15 +77,16 @@ export interface DiagnosedModel extends Sampler {
 
 /**
  * lib/train.ts's `diagnostics` option for `model`: every `every` steps, `label_dep` (G's label
- * dependence) and, for a label-conditioned D, `D_label_gap` on the probe images (real images with
- * their labels, in [-1, 1]; the caller keeps the tensor alive during training and disposes it).
+ * dependence) and, for a label-conditioned D and when probe images are given, `D_label_gap` on
+ * them (real images with their labels, in [-1, 1]; the caller keeps the tensor alive during
+ * training and disposes it).
  */
-export function trainingDiagnostics(model: DiagnosedModel, probe: { x: tf.Tensor4D; labels: ArrayLike<number> }, every = 100): { every: number; measure(): Record<string, number> } {
+export function trainingDiagnostics(model: DiagnosedModel, probe?: { x: tf.Tensor4D; labels: ArrayLike<number> }, every = 100): { every: number; measure(): Record<string, number> } {
   return {
     every,
     measure: () => ({
       label_dep: labelDependence(model),
-      ...(model.labelGap ? { D_label_gap: model.labelGap(probe.x, probe.labels) } : {}),
+      ...(model.labelGap && probe ? { D_label_gap: model.labelGap(probe.x, probe.labels) } : {}),
     }),
   };
 }

@@ -14,7 +14,11 @@
  *   tensor data never sees the interrupt.
  *
  * In a terminal the first Ctrl-C stops training (the caller can then write a checkpoint); a second
- * one, once every flag is already set, exits with status 130 as Node would have.
+ * one, once every flag is already set, exits with status 130 as Node would have. This needs the
+ * script to be the Node process itself: `tsx script.ts` runs it in a child, forwards a Ctrl-C to
+ * it, and SIGKILLs the child when it has not acknowledged the signal within 60 ms, which a child
+ * busy in a training step (signal listeners run between steps) never does. So package.json runs
+ * the CLIs with `node --import tsx` (test/ctrl-c.test.ts presses Ctrl-C in a pseudo-terminal).
  */
 import { inNotebook } from '../viz/display';
 

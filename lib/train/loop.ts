@@ -7,14 +7,16 @@
  *   (`steps` is the total to reach, so re-running the same call after a kill finishes the run).
  * - Checkpoints are atomic (lib/model/checkpoint.ts) and carry the batcher's state, so a resumed run sees
  *   the same batches as an uninterrupted one.
- * - A non-finite loss stops training with NonFiniteLossError naming the term and step; the last
- *   good checkpoint on disk is left as it was (the model in memory is not saved again).
+ * - A non-finite loss stops training with NonFiniteLossError naming the term and step, a batch
+ *   with NaN/Inf pixels with NonFiniteInputError naming the image; the rejected step left the
+ *   model as it was, and the last good checkpoint on disk is left as it was (nothing is saved
+ *   after an error).
  * - Display, progress bars and interrupts belong to the caller: `onStep` sees every step and
  *   `shouldStop` is polled before each one. This file prints nothing unless given `log`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hasCheckpoint } from '../model/checkpoint';
-import { NonFiniteLossError } from '../model/losses';
+import { checkCheckpointWritable, hasCheckpoint } from '../model/checkpoint';
+import { NonFiniteInputError, NonFiniteLossError } from '../model/losses';
 import type { GenerativeModel, StepResult } from '../model/interface';
 
 /** What train() needs from a batch source (datasets' Batcher fits). The loop disposes x and labels. */
@@ -80,6 +82,8 @@ export async function train(model: GenerativeModel, batcher: BatchSource, opts: 
   let checkpoint: { dir: string; step: number } | undefined;
   let resumedFrom: number | undefined;
 
+  // A folder a checkpoint cannot be saved to fails now, not at the first save after training.
+  if (dir) checkCheckpointWritable(dir);
   if (dir && hasCheckpoint(dir)) {
     const meta = await model.restore(dir);
     const extra = meta.extra as { batcher?: object } | null;
@@ -111,8 +115,12 @@ export async function train(model: GenerativeModel, batcher: BatchSource, opts: 
     } catch (e) {
       if (e instanceof NonFiniteLossError) {
         e.message += checkpoint
-          ? ` The last good checkpoint is ${checkpoint.dir} (step ${checkpoint.step}); re-running train() with it resumes from there.`
+          ? ` The last good checkpoint is ${checkpoint.dir} (step ${checkpoint.step}); re-running train() with it resumes from there (with the same settings it replays the same steps).`
           : ' No checkpoint was written (pass checkpointDir / checkpointEvery to keep one).';
+      } else if (e instanceof NonFiniteInputError) {
+        e.message += checkpoint
+          ? ` The last good checkpoint is ${checkpoint.dir} (step ${checkpoint.step}), but a resume replays the same batches: fix or drop the image first.`
+          : '';
       }
       throw e;
     } finally {

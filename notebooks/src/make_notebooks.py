@@ -301,7 +301,7 @@ import { compareToyObjectives, toyScatter, toySummary } from './lib/notebook/toy
 const toy = await compareToyObjectives({ steps: M.toySteps, points: M.toyPoints, config: { dSteps: M.toyDSteps } });
 """),
     code(r"""
-await showTable(toySummary(toy), { caption: `the three generators after ${M.toySteps} steps (a mode is covered when at least 2% of ${M.toyPoints} samples lie within 3 std of its centre)`, precision: 3 });
+await showTable(toySummary(toy), { caption: `the four generators after ${M.toySteps} steps (a mode is covered when at least 2% of ${M.toyPoints} samples lie within 3 std of its centre)`, precision: 3 });
 """),
     md(r"""
 **Reading the table.** The gradient columns test the first half of the argument: compare the last-25% medians. A D(G(z)) near 0 means D rejects the samples confidently — the regime where the minimax gradient is predicted to vanish. The mode columns test something else: whether G reproduces *all* of the data.
@@ -317,6 +317,17 @@ await display(await vegaLiteBundle(toyScatter(toy, 500), { svg: false }));   // 
     md(r"""
 **What to look for in the scatter.** Points on the 8 blobs are good samples; points between blobs, or in a clump, are not. A generator whose samples sit on only a few blobs has collapsed onto those modes.
 
+### The fourth objective: CVAE-GAN's generator side
+
+`cvaegan` in the table and scatter above is CVAE-GAN's G on the toy, from the same start and data (the toy has no classes, so no C and no label): an encoder $E(x) \to (\mu, \log\sigma^2)$ with the KL term, pairwise reconstruction of each real point from its code $z = \mu + \sigma\epsilon$ in data space and in D's feature space, and mean feature matching on $G(z)$, $z \sim N(0, I)$ (`lib/apps/toy.ts`; the KL weight is 0.01, because $\frac12\|x - x'\|^2$ is a unit-variance decoder, far wider than the modes). Whether it covers more modes is a measurement, not a given: one run of a toy GAN is noise, so the next cell trains every objective from several seeds (`M.toySeeds`; about 2 minutes per seed on two busy cores) and gives the mean and spread of the mode counts.
+"""),
+    code(r"""
+import { toySeeds } from './lib/notebook/toy';
+
+const seeds = toySeeds({ steps: M.toySteps, seeds: M.toySeeds, points: M.toyPoints, config: { dSteps: M.toyDSteps } });
+await showTable(seeds.rows, { caption: `every objective from ${M.toySeeds.length} seed(s), ${M.toySteps} steps each: modes covered (of 8) and share of high-quality samples, mean and sample standard deviation`, precision: 3 });
+"""),
+    md(r"""
 ### What CVAE-GAN takes from this
 
 - **$\mathcal L_{GD}$ and $\mathcal L_{GC}$ (mean matching)** give G a gradient that does not die when D and C become confident — the stability half of the toy.
@@ -339,7 +350,7 @@ def dataset_notebook(d):
 
 {d['intro']}
 
-The notebook trains CVAE-GAN on {d['what']} and then shows what it learned: a class × z grid, reconstructions of held-out images, {d['swap']} and interpolation. With the default `cpu` preset it uses the first 20 {d['classes_word']} at 32×32 pixels and trains 2,000 steps of batch 16: about 15–30 minutes on two CPU cores with the native TensorFlow backend (`npm run native`), roughly twice that or more on the default wasm backend (the first cell prints which one runs). One line (`PRESET`) switches to the paper's 128×128 networks, which need a GPU. The results of the run saved in this notebook are from the `cpu` preset; with so little compute, expect recognisable colours and layouts per class rather than the paper's detail.
+The notebook trains CVAE-GAN on {d['what']} and then shows what it learned: a class × z grid, reconstructions of held-out images, {d['swap']} and interpolation. With the default `cpu` preset it uses the first 20 {d['classes_word']} at 32×32 pixels and trains 2,000 steps of batch 16: about 15–30 minutes on two CPU cores with the native TensorFlow backend (which `npm start` builds when it can reach PyPI), roughly twice that or more on the wasm fallback (the first cell prints which one runs, and why). One line (`PRESET`) switches to the paper's 128×128 networks, which need a GPU. The results of the run saved in this notebook are from the `cpu` preset; with so little compute, expect recognisable colours and layouts per class rather than the paper's detail.
 """),
         md("""
 ## 1. Settings
@@ -352,7 +363,7 @@ import {{ initBackend, describeBackend }} from './lib/backend/index';
 import {{ runSettings, describeSettings }} from './lib/notebook/settings';
 
 const PRESET = 'cpu';      // 'paper': the paper's 128x128 networks, every class, 50,000 steps of batch 64 (needs a GPU: tfjs-node-gpu)
-const DOWNLOAD = false;    // true: {d['download_comment']}
+const OFFLINE = false;     // true: never touch the network (a local copy only; without one, a message says which files to put where)
 const S = runSettings('{d['name']}', PRESET);
 console.log(describeBackend(await initBackend()));
 console.log(describeSettings(S));
@@ -368,8 +379,8 @@ Images are split 80/20 within each class (files ordered by a hash of their name,
 import {{ findDataset, firstClasses, loggedHooks, pickExamples, shortNames }} from './lib/notebook/kit';
 import {{ loadSplit }} from './lib/eval/splits';
 
-const where = await findDataset(S.dataset, {{ download: DOWNLOAD }});
-const data = await loadSplit({{ dataset: S.dataset, resolution: S.resolution, classes: S.classes, maxPerClass: S.maxPerClass, root: where.root, progress: !S.smoke }});
+const where = await findDataset(S.dataset, {{ offline: OFFLINE }});   // a local copy, else the official files downloaded
+const data = await loadSplit({{ dataset: where.dataset, resolution: S.resolution, classes: S.classes, maxPerClass: S.maxPerClass, root: where.root, progress: !S.smoke }});
 const names = data.train.classNames;
 console.log(`data: ${{where.root}} (${{where.source}})`);
 console.log(`${{data.train.numClasses}} of ${{data.totalClasses}} {d['classes_word']}, ${{data.train.labels.length}} training and ${{data.test.labels.length}} test images at ${{S.resolution}}x${{S.resolution}} px`);
@@ -413,6 +424,7 @@ One cell shows everything: a **progress bar**, a **live chart** of every loss te
 - `L_KL` starts near 0 (E's codes start at the prior). It rises as E puts information about each image into z, which good reconstructions need; a KL that stays at 0 would mean the codes carry nothing and G reconstructs from the label alone.
 - `L_G` and its parts `L_G_pixel`, `L_G_fD`, `L_G_fC` should fall: reconstructions improve.
 - `L_GD` and `L_GC` need not fall: D and C keep changing the feature spaces they are measured in. What matters is that they stay bounded; a sudden jump that does not come back, or a NaN, means training diverged (it then stops with an error naming the term, and the last good checkpoint stays on disk).
+- `label_dep` (a panel of its own, measured every 100 steps) is how far apart G(z, c₁) and G(z, c₂) are for the same z, averaged over class pairs (RMS in pixel units; two real images of one class are about 0.6 apart). Near 0, G ignores the label and every row of the grid shows the same images; it should rise early and stay up.
 - In the sample grid, rows should become distinct from each other (class) while each column keeps a common look (z).
 """),
         code("""
@@ -420,6 +432,7 @@ import { Batcher } from './datasets/index';
 import { TrainingMonitor, latestMonitor } from './lib/train/monitor';
 import { train } from './lib/train/loop';
 import { modelGrid } from './lib/train/run';
+import { trainingDiagnostics } from './lib/train/diagnostics';
 
 const batcher = new Batcher(data.train, model.config.batchSize, model.config.seed);
 const gridRows = firstClasses(data.train, 5);
@@ -430,7 +443,7 @@ const monitor = new TrainingMonitor({
   progress: { label: 'CVAE-GAN', terms: ['L_C', 'L_D', 'L_G', 'L_GD', 'L_GC'] },
   grid: { every: S.gridEvery, draw: (step) => modelGrid(model, gridRows, names, `samples at step ${step} (same z in every grid)`), saveDir: `${S.runDir}/grids` },
 });
-const run = await monitor.track(train(model, batcher, { steps: S.steps, checkpointDir: S.checkpointDir, checkpointEvery: S.checkpointEvery, ...loggedHooks(monitor, model, S.runDir) }));
+const run = await monitor.track(train(model, batcher, { steps: S.steps, checkpointDir: S.checkpointDir, checkpointEvery: S.checkpointEvery, diagnostics: trainingDiagnostics(model, undefined, S.diagnosticsEvery), ...loggedHooks(monitor, model, S.runDir) }));
 console.log(`${run.status === 'done' ? 'done' : 'stopped'} at step ${model.step}` + (run.history.length > 1 ? `; ${(run.msPerStep / 1000).toFixed(2)} s per step in this session` : ''));
 """),
         md("""
@@ -506,8 +519,7 @@ FACES = dict(
     what="face crops, conditioned on identity",
     swap="identity swap", swap_title="Identity swap", swap_grid_title="identity swap",
     classes_word="identities", class_word="identity",
-    download_comment="download FaceScrub (needs the authors' URL list files: findDataset(..., { faceScrubLists })); otherwise the local copy is used",
-    data_text="FaceScrub is distributed as lists of image URLs, and many of them are dead, so there is no archive to download. `findDataset` uses any identity-per-folder copy: `datasets/faces/` (what `downloadFaceScrub` writes from the authors' lists) if present, else the staged copy in `../shared/datasets/faces_celeba`: **CelebA** face crops of 66 identities (22–30 crops each, detected and cropped like FaceScrub, not landmark-aligned). It is a substitute — the same task on different people — and our results on it are not FaceScrub results. `loadSplit` takes the largest centred square of each crop and resizes it.",
+    data_text="FaceScrub is distributed as lists of image URLs, and many of them are dead, so there is no archive to download. `findDataset` takes the first face set it finds: an identity-per-folder copy in `datasets/faces/` (what `downloadFaceScrub` writes from the authors' lists); else the staged copy in `../shared/datasets/faces_celeba`, **CelebA** face crops of 66 identities (22–30 crops each, detected and cropped like FaceScrub, not landmark-aligned), the source of the run saved here and of `results/faces`; else **LFW**, Labeled Faces in the Wild (13,233 photos of 5,749 people, free to download): `datasets/lfw/`, or downloaded there first (`lfw.tgz`, 181 MB from scikit-learn's figshare copy or the UMass host, SHA-256-checked, resumed if interrupted). From LFW it keeps the 62 people with at least 20 photos, most-photographed first, and crops the face square in the middle of each 250×250 frame. CelebA and LFW are substitutes — the same task on different people — and results on them are not FaceScrub results; the line printed below says which set was used. With `OFFLINE = true` nothing touches the network. `loadSplit` takes the largest centred square of each crop (LFW: the face square) and resizes it.",
     look_real="Within a row, pose, expression, lighting and background vary a lot; what the row shares is the person.",
     look_column="the pose, lighting and background should be similar across identities",
     look_swap="pose, expression and lighting",
@@ -520,8 +532,7 @@ FLOWERS = dict(
     what="flower photos, conditioned on species",
     swap="species swap", swap_title="Species swap", swap_grid_title="species swap",
     classes_word="species", class_word="species",
-    download_comment="fetch the official files (102flowers.tgz, imagelabels.mat, setid.mat; ~330 MB) into datasets/flowers102/, falling back to a local copy when the server cannot be reached",
-    data_text="With `DOWNLOAD = true`, `findDataset` fetches the official files from the Oxford VGG server into `datasets/flowers102/` (resumable, checked against the official MD5s, skipped when already complete) and falls back to a local copy when the server cannot be reached. With `DOWNLOAD = false` (the default) nothing touches the network: the download folder is used if it holds a copy, else the staged copy in `../shared/datasets/flowers102` (all 8,189 images, downscaled to 144 px on the shorter side). We take the largest centred square of each photo instead of the paper's segmentation crop. The class subset is the first 20 species in the official label order.",
+    data_text="`findDataset` uses a local copy if there is one: `datasets/flowers102/` (where downloads go), else the staged copy in `../shared/datasets/flowers102` (all 8,189 images, downscaled to 144 px on the shorter side). Without one it downloads the official files from the Oxford VGG server into `datasets/flowers102/` (`102flowers.tgz`, `imagelabels.mat`, `setid.mat`: 345 MB, once; with progress, checked against the official MD5s, resumed if interrupted). With `OFFLINE = true` nothing touches the network, and without a local copy the cell says which files to put where. We take the largest centred square of each photo instead of the paper's segmentation crop. The class subset is the first 20 species in the official label order.",
     look_real="Colour and petal shape are shared within a row; framing, scale and background are not.",
     look_column="framing and background should be similar across species",
     look_swap="framing, scale and background",
@@ -534,8 +545,7 @@ BIRDS = dict(
     what="bird photos, conditioned on species",
     swap="species swap", swap_title="Species swap", swap_grid_title="species swap",
     classes_word="species", class_word="species",
-    download_comment="fetch the official CUB_200_2011.tgz (~1.1 GB, mirrors tried in order) into datasets/cub200/, falling back to a local copy when no mirror can be reached",
-    data_text="With `DOWNLOAD = true`, `findDataset` fetches the official archive into `datasets/cub200/` (several mirrors in order, MD5-checked, resumable) and falls back to a local copy when none can be reached. With `DOWNLOAD = false` (the default) the download folder is used if it holds a copy, else the staged copy in `../shared/datasets/cub200` (classes 001–050 complete, downscaled to 144 px on the shorter side). Each image is cropped to its annotated bounding box (the loader's default for CUB) and resized; the paper's wording on cropping is not known to us. The class subset is the first 20 species in the official order.",
+    data_text="`findDataset` uses a local copy if there is one: `datasets/cub200/` (where downloads go), else the staged copy in `../shared/datasets/cub200` (classes 001–050 complete, downscaled to 144 px on the shorter side). Without one it downloads the official archive into `datasets/cub200/` (`CUB_200_2011.tgz`, 1.15 GB, once; several mirrors in order, MD5-checked, resumed if interrupted). With `OFFLINE = true` nothing touches the network, and without a local copy the cell says which file to put where. Each image is cropped to its annotated bounding box (the loader's default for CUB) and resized; the paper's wording on cropping is not known to us. The class subset is the first 20 species in the official order.",
     look_real="A row shares plumage colours and body shape; pose, scale and background change from image to image.",
     look_column="pose and background colours should be similar across species",
     look_swap="pose and background",
@@ -564,7 +574,7 @@ It trains an evaluation classifier and the four models with the same data, batch
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { table1Settings } from './lib/notebook/settings';
-import { PAPER_TABLE1, readTable1, comparisonRows, orderingRows } from './lib/notebook/table1';
+import { PAPER_TABLE1, readTable1, comparisonRows, orderingRows, beyondRows } from './lib/notebook/table1';
 import { showTable } from './lib/viz/tables';
 import { display, pngBundle } from './lib/viz/display';
 
@@ -599,6 +609,25 @@ if (found.length === 0) console.log('No results to show: run the commands above,
     code(r"""
 for (const { name, r } of found) {
   await showTable(comparisonRows(r.rows), { caption: `${name}: our numbers beside the paper's (FaceScrub). ${r.caption}`, precision: 4 });
+}
+"""),
+    md(r"""
+## Beyond the paper: what a reviewer of conditional generation asks for
+
+Top-1 says whether a sample looks like its class; it does not say whether the samples cover the class, nor whether they are any use as training data. The same evaluator gives four more answers, each on its penultimate features (the FID space):
+
+- **intra-class FID** (lower is better): FID computed within each class, generated against that class's real test images, then averaged. A class-blind generator can have a good FID (its samples match the overall distribution) and a poor intra-class FID (each class gets the wrong images). With about 5–12 real test images per class the covariances are rank-deficient, so the values are biased upwards: rank by them, do not compare them with published ones.
+- **precision / recall** (Kynkäänniemi et al. 2019, k = 3): the share of generated samples inside the real k-NN manifold (fidelity), and the share of real images inside the generated one (coverage of the real distribution).
+- **density / coverage** (Naeem et al. 2020, k = 5): both on balls around the real images only, so outliers count less. Density near 1 means samples are as dense around real images as real images are; coverage is the share of real images with a sample nearby.
+- **CAS**, the classification accuracy score (Ravuri & Vinyals 2019): the evaluator's architecture and recipe trained on generated images only (as many per class as the real training split) and tested on the real test images. The Real data row is the evaluator itself. This is the paper's data-augmentation question in one number: do the samples carry what a classifier needs?
+
+Tables whose results predate these columns say so; `npm run reproduce -- --dataset <name> --preset cpu --results results/<name> --evaluate-only` adds them from the saved checkpoints without retraining.
+"""),
+    code(r"""
+for (const { name, r } of found) {
+  const rows = beyondRows(r.rows);
+  if (rows) await showTable(rows, { caption: `${name}: metrics beyond the paper, on the evaluator's features`, precision: 4 });
+  else console.log(`${name}: no intra-class FID, precision/recall, density/coverage or CAS in ${r.dir} yet (add them: npm run reproduce -- --dataset <name> --preset cpu --results ${r.dir} --evaluate-only)`);
 }
 """),
     md(r"""

@@ -68,24 +68,41 @@ export async function openInJupyterLab(notebook: string, env: Record<string, str
       if (Date.now() > deadline) throw new Error(`JupyterLab did not start in 60 s:\n${labLog.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 300));
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const url = `${base}/lab/tree/${notebook}?token=${token}`;
-    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-    await page.locator('.jp-NotebookPanel').first().waitFor({ timeout: 60_000 });
-    await waitForIdleKernel(page, 120_000);
-    return { url, page, close };
+    const opened = await openNotebookPage(base, token, notebook);
+    browser = opened.browser;
+    return { url: opened.url, page: opened.page, close };
   } catch (e) {
     await close();
     throw e;
   }
 }
 
+/**
+ * Opens `notebook` (relative to the server's root) of a JupyterLab already listening at `base` in
+ * headless Chromium and waits until its kernel is idle. `workspace`: a JupyterLab workspace of that
+ * name, so that a second notebook opens alone instead of beside the ones the default workspace
+ * remembers. The caller closes `browser`.
+ */
+export async function openNotebookPage(base: string, token: string, notebook: string, workspace?: string): Promise<{ browser: Browser; page: Page; url: string }> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const url = `${base}/lab/${workspace ? `workspaces/${workspace}/` : ''}tree/${notebook}?token=${token}`;
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await page.locator('.jp-NotebookPanel').first().waitFor({ timeout: 60_000 });
+    await waitForIdleKernel(page, 120_000);
+    return { browser, page, url };
+  } catch (e) {
+    await browser.close().catch(() => undefined);
+    throw e;
+  }
+}
+
 /** The status bar reads "<kernel display name> | Idle" once the kernel has connected and is idle. */
-async function waitForIdleKernel(page: Page, timeoutMs: number): Promise<void> {
+export async function waitForIdleKernel(page: Page, timeoutMs: number): Promise<void> {
   await page.locator('.jp-StatusBar-Widget').getByText(/TypeScript \(cvaegan-ts\) \| Idle/).first().waitFor({ timeout: timeoutMs });
 }
 
