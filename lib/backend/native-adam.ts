@@ -1,20 +1,22 @@
 /**
- * Adam on the native backend as TensorFlow's own ResourceApplyAdam: one op per variable and step
- * instead of tfjs's thirteen (5 Mul, 3 Add, 3 RealDiv, Square, Sqrt, each a call into TensorFlow,
- * most with a scalar uploaded from a JS number). A CVAE-GAN step has 57 variables: 741 ops before.
+ * Adam on the native backend as TensorFlow's own ResourceApplyAdam: one update op per variable and
+ * step instead of tfjs's thirteen (5 Mul, 3 Add, 3 RealDiv, Square, Sqrt, each a call into
+ * TensorFlow, most with a scalar uploaded from a JS number). A CVAE-GAN step has 57 variables.
  *
- * ResourceApplyAdam updates TensorFlow resource variables in place, so each network variable gets
- * three (created with VarHandleOp on first use): its value, Adam's first and second moment. Per
- * step and variable:
- *   - AssignVariableOp(value) only if the tfjs variable was changed by someone else since our last
- *     update (a restore, setWeights): otherwise the tfjs variable already holds the buffer we read;
+ * ResourceApplyAdam updates TensorFlow resource variables, so each network variable gets three
+ * (created with VarHandleOp on first use): its value, Adam's first and second moment. They are a
+ * cache: tfjs's own variables (the network's weight and the optimizer's two moment variables)
+ * stay the truth after every update, so everything that reads or replaces them (checkpoints,
+ * getWeights/setWeights, lib/model/rollback.ts's step journal, which keeps a second handle on
+ * each buffer and points the variables back at it) works as with tfjs's update. Per step and
+ * variable:
+ *   - AssignVariableOp into a resource only if its tfjs variable was pointed at another buffer
+ *     since our last update (a restore, setWeights, a rolled-back step);
  *   - ResourceApplyAdam(value, m, v, beta1^t, beta2^t, lr, beta1, beta2, eps', grad);
- *   - ReadVariableOp(value), assigned to the tfjs variable (the buffer is shared; TensorFlow copies
- *     it on the next update while tfjs still holds it, so the tfjs tensor never changes under it).
- * The moments live only in the resource variables while training; tfjs's own moment variables
- * are disposed, and getWeights() (checkpoints) reads them back into fresh ones, which the next
- * update disposes again. setWeights() and dispose() drop the resource state, so a restore starts
- * from what was restored.
+ *   - ReadVariableOp of value, m and v, assigned to the tfjs variables. The read shares the
+ *     resource's buffer; TensorFlow copies a variable's buffer before updating it whenever anyone
+ *     else still holds it (as tfjs does here), so a tfjs tensor never changes under its holder.
+ * 4 ops per variable and step (228 for CVAE-GAN) where tfjs's update is 13 (741).
  *
  * The same update as tfjs's AdamOptimizer, up to float32 rounding:
  *   tfjs:       m' = b1 m + (1 - b1) g,  v' = b2 v + (1 - b2) g^2,
@@ -25,13 +27,13 @@
  * correction; we move it back). beta1^t and beta2^t are tfjs's own accBeta1/accBeta2 variables,
  * advanced as tfjs advances them, so iterations, getWeights/setWeights and checkpoints keep their
  * format. Anything else (another backend, a non-float32 variable, the lever switched off) runs
- * tfjs's applyGradients.
+ * tfjs's applyGradients, on the same tfjs variables.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeBackend, OpAttr } from './native-common';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
-type Moment = { originalName: string; variable: tf.Variable | null };
+type Moment = { originalName: string; variable: tf.Variable };
 
 /** tfjs-core's AdamOptimizer internals (private in its typings). */
 interface AdamInternals {
@@ -46,22 +48,17 @@ interface AdamInternals {
   incrementIterations(): void;
 }
 
-/** One network variable's resource variables. */
+/** One network variable's resource variables: its value and its two moments, in that order. */
 interface Slot {
-  name: string;
-  value: tf.Tensor;
-  m: tf.Tensor;
-  v: tf.Tensor;
-  /** The dataId our last ReadVariableOp gave the tfjs variable (so no AssignVariableOp is needed). */
-  lastDataId: object | undefined;
+  handles: [tf.Tensor, tf.Tensor, tf.Tensor];
+  /** The dataIds our last ReadVariableOps gave the tfjs variables (while they hold them, no AssignVariableOp is needed). */
+  last: [object, object, object];
 }
 
 interface State {
   slots: Slot[];
   /** lr, beta1, beta2 as scalars, made once. */
   constants: tf.Tensor[];
-  /** getWeights() put fresh moment variables into the optimizer; the next update disposes them. */
-  materialized: boolean;
 }
 
 const states = new WeakMap<object, State>();
@@ -99,29 +96,26 @@ function destroy(b: NativeBackend, handles: tf.Tensor[]): void {
   }
 }
 
-/** Reads the moments back into fresh tfjs variables of the optimizer (for getWeights, or before tfjs's own update). */
-function materialize(opt: AdamInternals, s: State): void {
-  const b = backendOf();
-  s.slots.forEach((slot, i) => {
-    for (const [list, handle] of [[opt.accumulatedFirstMoment, slot.m], [opt.accumulatedSecondMoment, slot.v]] as const) {
-      list[i].variable?.dispose();
-      list[i].variable = tf.tidy(() => read(b, handle).variable(false));
-    }
-  });
-  s.materialized = true;
-}
-
-/** Drops the resource state of `opt` (its tfjs moment variables must hold the moments first). */
+/** Drops the resource state of `opt` (tfjs's variables hold everything it caches). */
 function drop(opt: object): void {
   const s = states.get(opt);
   if (!s) return;
   states.delete(opt);
-  destroy(backendOf(), s.slots.flatMap((slot) => [slot.value, slot.m, slot.v]));
+  const handles = s.slots.flatMap((slot) => slot.handles);
+  // DestroyResourceOp needs the native backend active; otherwise only the handles go.
+  if (tf.getBackend() === 'tensorflow') destroy(backendOf(), handles);
+  else tf.dispose(handles);
   tf.dispose(s.constants);
 }
 
 function scalar(x: number): tf.Tensor {
   return tf.scalar(x, 'float32');
+}
+
+/** tfjs's moment variable i of `list`, made as tfjs makes it (zeros) when the slot is new. */
+function moment(list: Moment[], i: number, name: string, suffix: 'm' | 'v', value: tf.Tensor): tf.Variable {
+  list[i] ??= { originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+  return list[i].variable;
 }
 
 /** The native update of one optimizer; mirrors tfjs-core 4.22's AdamOptimizer.applyGradients. */
@@ -131,54 +125,38 @@ function applyNative(opt: AdamInternals, variableGradients: tf.NamedTensorMap | 
   const names = list ? list.map((v) => v.name) : Object.keys(variableGradients);
   let s = states.get(opt);
   if (!s) {
-    s = { slots: [], constants: [opt.learningRate, opt.beta1, opt.beta2].map((x) => tf.keep(scalar(x))), materialized: false };
+    s = { slots: [], constants: [opt.learningRate, opt.beta1, opt.beta2].map((x) => tf.keep(scalar(x))) };
     states.set(opt, s);
   }
   const state = s;
-  if (state.materialized) {
-    // The snapshot getWeights() made: the resource variables are still the truth.
-    for (const l of [opt.accumulatedFirstMoment, opt.accumulatedSecondMoment]) {
-      for (const mo of l) {
-        mo.variable?.dispose();
-        mo.variable = null;
-      }
-    }
-    state.materialized = false;
-  }
   tf.tidy(() => {
     const [lr, beta1, beta2] = state.constants;
     // eps' = eps * sqrt(1 - beta2^t), in double precision from the float32 beta2^t.
     const epsPrime = scalar(opt.epsilon * Math.sqrt(1 - opt.accBeta2.dataSync()[0]));
     names.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name];
-      let slot = state.slots[i];
-      if (!slot) {
-        // First update: the moments start from tfjs's (restored or earlier) ones, else zeros, as tfjs's do.
-        const m = opt.accumulatedFirstMoment[i]?.variable;
-        const v = opt.accumulatedSecondMoment[i]?.variable;
-        const zeros = tf.zerosLike(value);
-        slot = state.slots[i] = {
-          name,
-          value: newResource(b, value.shape, value),
-          m: newResource(b, value.shape, m ?? zeros),
-          v: newResource(b, value.shape, v ?? zeros),
-          lastDataId: value.dataId,
-        };
-        opt.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: null };
-        opt.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: null };
-        m?.dispose();
-        v?.dispose();
-      }
+      // Moments first, as tfjs makes them (also for a variable without a gradient this time).
+      const vars = [value, moment(opt.accumulatedFirstMoment, i, name, 'm', value), moment(opt.accumulatedSecondMoment, i, name, 'v', value)] as const;
       const grad = list ? list[i].tensor : (variableGradients as tf.NamedTensorMap)[name];
       if (grad == null) return;
-      if (value.dataId !== slot.lastDataId) b.executeMultipleOutputs('AssignVariableOp', attrs(b), [slot.value, value], 0);
+      let slot = state.slots[i];
+      if (!slot) {
+        slot = state.slots[i] = { handles: vars.map((t) => newResource(b, t.shape, t)) as Slot['handles'], last: vars.map((t) => t.dataId) as Slot['last'] };
+      } else {
+        vars.forEach((t, k) => {
+          if (t.dataId !== slot.last[k]) b.executeMultipleOutputs('AssignVariableOp', attrs(b), [slot.handles[k], t], 0);
+        });
+      }
+      const [hv, hm, hs] = slot.handles;
       b.executeMultipleOutputs('ResourceApplyAdam', [
         { name: 'T', type: b.binding.TF_ATTR_TYPE, value: b.binding.TF_FLOAT },
         { name: 'use_locking', type: b.binding.TF_ATTR_BOOL, value: false },
         { name: 'use_nesterov', type: b.binding.TF_ATTR_BOOL, value: false },
-      ], [slot.value, slot.m, slot.v, opt.accBeta1, opt.accBeta2, lr, beta1, beta2, epsPrime, grad], 0);
-      value.assign(read(b, slot.value));
-      slot.lastDataId = value.dataId;
+      ], [hv, hm, hs, opt.accBeta1, opt.accBeta2, lr, beta1, beta2, epsPrime, grad], 0);
+      vars.forEach((t, k) => {
+        t.assign(read(b, slot.handles[k]));
+        slot.last[k] = t.dataId;
+      });
     });
     opt.accBeta1.assign(tf.mul(opt.accBeta1, opt.beta1));
     opt.accBeta2.assign(tf.mul(opt.accBeta2, opt.beta2));
@@ -189,9 +167,11 @@ function applyNative(opt: AdamInternals, variableGradients: tf.NamedTensorMap | 
 let installed = false;
 
 /**
- * Routes AdamOptimizer's applyGradients, getWeights, setWeights and dispose through the native
- * update while `useNative()` holds for an optimizer's update (idempotent; composes with other
- * patches of the same methods, e.g. lib/backend/webgpu-kernels.ts's).
+ * Routes AdamOptimizer's applyGradients through the native update while `useNative()` holds for
+ * an optimizer's update, and frees the resource variables on dispose() (idempotent; composes with
+ * other patches of the same methods, e.g. lib/backend/webgpu-kernels.ts's). getWeights and
+ * setWeights need nothing: tfjs's variables hold the state, and a replaced one is noticed by its
+ * buffer on the next update.
  */
 export function installNativeAdam(useNative: () => boolean): void {
   enabled = useNative;
@@ -199,40 +179,19 @@ export function installNativeAdam(useNative: () => boolean): void {
   installed = true;
   const proto = tf.AdamOptimizer.prototype as unknown as {
     applyGradients(g: tf.NamedTensorMap | NamedTensor[]): void;
-    getWeights(): Promise<NamedTensor[]>;
-    setWeights(w: NamedTensor[]): Promise<void>;
     dispose(): void;
   };
-  const shipped = { applyGradients: proto.applyGradients, getWeights: proto.getWeights, setWeights: proto.setWeights, dispose: proto.dispose };
+  const shipped = { applyGradients: proto.applyGradients, dispose: proto.dispose };
   proto.applyGradients = function (this: AdamInternals, variableGradients) {
     const tensors = Array.isArray(variableGradients) ? variableGradients.map((v) => v.tensor) : Object.values(variableGradients);
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const native = enabled() && tensors.every((t) => t == null || t.dtype === 'float32') &&
       names.every((n) => tf.engine().registeredVariables[n]?.dtype === 'float32');
     if (native) return applyNative(this, variableGradients);
-    const s = states.get(this);
-    if (s) {
-      // Back to tfjs's update (a lever switched off): its moment variables must hold the moments.
-      if (!s.materialized) materialize(this, s);
-      drop(this);
-    }
+    // tfjs's update (a lever switched off, another backend) on tfjs's variables, which hold the
+    // state; the resource copies, if any, would be stale afterwards.
+    drop(this);
     shipped.applyGradients.call(this, variableGradients);
-  };
-  proto.getWeights = async function (this: AdamInternals) {
-    const s = states.get(this);
-    if (s && !s.materialized) materialize(this, s);
-    return shipped.getWeights.call(this);
-  };
-  proto.setWeights = async function (this: AdamInternals, w) {
-    const s = states.get(this);
-    const old = [...this.accumulatedFirstMoment, ...this.accumulatedSecondMoment];
-    await shipped.setWeights.call(this, w);
-    if (s) {
-      // What was restored replaces the moments (tfjs's setWeights made new variables from it, so
-      // a getWeights() snapshot passed back in may be disposed now).
-      if (s.materialized) old.forEach((mo) => mo.variable?.dispose());
-      drop(this);
-    }
   };
   proto.dispose = function (this: AdamInternals) {
     drop(this);

@@ -20,7 +20,7 @@
  *   attributes) and the bias Add forward, two MatMuls and a Sum backward, in a tf.customGrad.
  * - Cast to the dtype a tensor already has (tfjs's gradients of Multiply, RealDiv, ... cast their
  *   inputs to float32): a new reference to the same buffer, as tfjs's Identity, not a Cast op.
- * - Adam (two TensorFlow ops per variable instead of thirteen): lib/backend/native-adam.ts.
+ * - Adam (four TensorFlow ops per variable instead of thirteen): lib/backend/native-adam.ts.
  *
  * The kernels are registered through tfjs (so tf.profile and the engine see them) and run
  * TensorFlow ops through tfjs-node's own executeSingleOutput / executeMultipleOutputs, exactly as
