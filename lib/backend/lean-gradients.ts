@@ -6,9 +6,9 @@
  * tfjs-core 4.22's gradient (gradients/FusedBatchNorm_grad.ts) computes x - mean, dy * scale,
  * rsqrt(variance + eps) and rsqrt^3 / -2 up front, whichever input gradients the tape asks for,
  * and the input gradient as reshape(dy * tile(reshape(rsqrt, [1,1,1,C]), [N,H,W,1]) * scale):
- * a full-size tiled copy of a [C] vector. Where only dx is asked for (D and C in inference mode
- * in CVAE-GAN's step 3: their statistics and weights are not differentiated there) that is eight
- * ops where three do. Here:
+ * a full-size tiled copy of a [C] vector. Where only dx is asked for (C in inference mode in
+ * CVAE-GAN's step 3: its statistics and weights are not differentiated there) that is eight ops
+ * where three do. Here:
  *   - each shared term is computed on first use (memo() below), so only what the tape asks for runs;
  *   - dx = (dy * rsqrt) * scale with rsqrt [C] broadcast along the channels: the same float32
  *     products as the tiled version, element for element, and no reshape when the shape is x's;

@@ -11,8 +11,8 @@
  *   (1 - momentum)) from the biased batch variance TensorFlow returns in a reserve output
  *   (tfjs-layers uses the biased variance too; TensorFlow's own update would use the
  *   Bessel-corrected one).
- * - Inference mode (D and C as fixed feature extractors in CVAE-GAN's step 3, whose input
- *   gradient is still needed): tfjs's FusedBatchNorm kernel plus a reshape forward, four ops and a
+ * - Inference mode (C as a fixed feature extractor in CVAE-GAN's step 3, whose input gradient
+ *   is still needed; D runs there in training mode, its statistics put back afterwards): tfjs's FusedBatchNorm kernel plus a reshape forward, four ops and a
  *   reshape for the input gradient. Here FusedBatchNormV3 and FusedBatchNormGradV3 with
  *   is_training false (the moving statistics are constants of the pass: tf.layers never trains
  *   them, so no gradient is returned for them).
