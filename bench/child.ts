@@ -45,6 +45,10 @@ export interface BenchResult {
   msAll?: number[];
   /** CPU time (user + system, all threads) of this process per timed step, median: less sensitive than wall time to other load. */
   cpuMsPerStep?: number;
+  /** tfjs kernel calls per timed step (the engine's runKernelFunc; every backend), median. */
+  kernelsPerStep?: number;
+  /** Native backend only: calls into TensorFlow's eager runtime per timed step (tfjs-node's binding.executeOp), median. */
+  tfOpsPerStep?: number;
   imagesPerSec?: number;
   buildMs?: number;
   warmupMs?: number;
@@ -114,6 +118,41 @@ async function profileStep(step: () => Promise<void>): Promise<Pick<BenchResult,
   };
 }
 
+/**
+ * Counts tfjs kernel calls (the engine's runKernelFunc, every backend) and, on the native backend,
+ * calls into TensorFlow (tfjs-node's binding.executeOp, through a wrapper object: the addon's own
+ * properties are read-only). One JS call more per op while counting: negligible beside an op.
+ */
+function countOps(): { kernels: () => number; ops: () => number; native: boolean; remove(): void } {
+  let kernels = 0;
+  let ops = 0;
+  const engine = tf.engine() as unknown as { runKernelFunc: (p: unknown) => unknown };
+  const own = Object.prototype.hasOwnProperty.call(engine, 'runKernelFunc');
+  const run = engine.runKernelFunc;
+  engine.runKernelFunc = function (this: unknown, p: unknown) {
+    kernels++;
+    return run.call(engine, p);
+  };
+  const backend = tf.backend() as unknown as { binding?: Record<string, unknown> };
+  const binding = tf.getBackend() === 'tensorflow' ? backend.binding : undefined;
+  if (binding) {
+    const wrapped = Object.create(binding) as Record<string, unknown>;
+    const execute = binding.executeOp as (...a: unknown[]) => unknown;
+    Object.defineProperty(wrapped, 'executeOp', { value: (...a: unknown[]) => (ops++, execute.apply(binding, a)) });
+    backend.binding = wrapped;
+  }
+  return {
+    kernels: () => kernels,
+    ops: () => ops,
+    native: !!binding,
+    remove() {
+      if (own) engine.runKernelFunc = run;
+      else delete (engine as { runKernelFunc?: unknown }).runKernelFunc;
+      if (binding) backend.binding = binding;
+    },
+  };
+}
+
 export async function runJob(job: BenchJob): Promise<BenchResult> {
   const res: BenchResult = { job, ok: false };
   try {
@@ -157,16 +196,25 @@ export async function runJob(job: BenchJob): Promise<BenchResult> {
     const ms: number[] = [];
     const cpu: number[] = [];
     const tensors: number[] = [];
+    const count = countOps();
+    const kernels: number[] = [];
+    const ops: number[] = [];
     for (let i = 0; i < job.steps; i++) {
+      const [k0, o0] = [count.kernels(), count.ops()];
       const c = process.cpuUsage();
       const s = performance.now();
       await step();
       ms.push(performance.now() - s);
       const dc = process.cpuUsage(c);
       cpu.push((dc.user + dc.system) / 1000);
+      kernels.push(count.kernels() - k0);
+      ops.push(count.ops() - o0);
       tensors.push(tf.memory().numTensors);
     }
+    count.remove();
     res.cpuMsPerStep = median(cpu);
+    res.kernelsPerStep = median(kernels);
+    if (count.native) res.tfOpsPerStep = median(ops);
     res.msAll = ms.map((v) => Math.round(v * 10) / 10);
     res.msPerStep = median(ms);
     res.imagesPerSec = m / (res.msPerStep / 1000);

@@ -12,8 +12,9 @@
  *
  * For each backend x net x model kind, one child process (bench/child.ts; the backend is chosen
  * once per process) builds the model and times `--steps` full training steps after `--warmup`
- * steps: median ms/step, images/s, numTensors after each step (must be flat), peak RSS, the wasm
- * heap. For each net it can express, the PyTorch reference (bench/reference/cvaegan_ref.py, CPU,
+ * steps: median ms/step, images/s, CPU seconds per step, tfjs kernels and (native backend)
+ * TensorFlow ops per step, numTensors after each step (must be flat), peak RSS, the wasm heap;
+ * and issue #18's targets, met or not. For each net it can express, the PyTorch reference (bench/reference/cvaegan_ref.py, CPU,
  * the same thread count) runs as another child of this process, so the ratio tfjs/PyTorch compares
  * numbers taken minutes apart on the same machine, never across runs. Writes bench/results.json
  * (or --out) and prints a table.
@@ -241,6 +242,13 @@ function table(rows: string[][]): string {
   }).join('\n');
 }
 
+/** Issue #18's targets: tfjs / PyTorch images/s in one run, same machine and threads; peak RSS at most 2x. */
+const SPEED_TARGETS: { net: BenchNet; backend: Variant; minRatio: number; maxMemoryRatio: number }[] = [
+  { net: 'cpu', backend: 'node', minRatio: 1.0, maxMemoryRatio: 2 },
+  { net: 'cpu', backend: 'wasm-mt', minRatio: 0.6, maxMemoryRatio: 2 },
+  { net: 'reference64', backend: 'node', minRatio: 1.3, maxMemoryRatio: 2 },
+];
+
 export async function main(argv: string[]): Promise<number> {
   const o = parseArgs(argv);
   const log = (s: string) => {
@@ -262,7 +270,7 @@ export async function main(argv: string[]): Promise<number> {
       } else {
         const r = await runReference(net, o, tmp);
         references.push(r);
-        log(`  pytorch   ${net}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 1)} s), ${fmt(r.peakRssMB, 0)} MB${r.peakGpuMB !== undefined ? `, GPU ${fmt(r.peakGpuMB, 0)} MB` : ''} (${r.device === 'cpu' || !r.device ? r.blas : r.device})` : r.error}`);
+        log(`  pytorch   ${net}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 2)} s), ${fmt(r.peakRssMB, 0)} MB${r.peakGpuMB !== undefined ? `, GPU ${fmt(r.peakGpuMB, 0)} MB` : ''} (${r.device === 'cpu' || !r.device ? r.blas : r.device})` : r.error}`);
       }
     }
     for (const v of o.variants) {
@@ -281,7 +289,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         const r = await runTfjs(job, v, o);
         runs.push({ ...r, variant: v });
-        log(`  ${v.padEnd(9)} ${net} ${kind}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 1)} s), ${fmt(r.peakRssMB, 0)} MB${r.gpuAllocatedMB !== undefined ? `, GPU ${fmt(r.gpuAllocatedMB, 0)} MB` : ''}, tensors ${r.tensorsFlat ? 'flat' : `NOT flat ${JSON.stringify(r.numTensors)}`}` : r.error}`);
+        log(`  ${v.padEnd(9)} ${net} ${kind}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 2)} s), ${fmt(r.kernelsPerStep, 0)} kernels${r.tfOpsPerStep !== undefined ? ` / ${fmt(r.tfOpsPerStep, 0)} TensorFlow ops` : ''} per step, ${fmt(r.peakRssMB, 0)} MB${r.gpuAllocatedMB !== undefined ? `, GPU ${fmt(r.gpuAllocatedMB, 0)} MB` : ''}, tensors ${r.tensorsFlat ? 'flat' : `NOT flat ${JSON.stringify(r.numTensors)}`}` : r.error}`);
       }
     }
   }
@@ -311,7 +319,7 @@ export async function main(argv: string[]): Promise<number> {
       memoryGB: Math.round(os.totalmem() / 2 ** 30),
       loadAverageStart: load0,
       loadAverageEnd: load1,
-      note: 'load average > cores means other processes shared the CPU during this run: compare only ratios taken in the same run',
+      note: 'load average > cores means other processes shared the CPU during this run: compare only ratios taken in the same run, and check CPU seconds per step (a loaded machine makes threads that wait spin, PyTorch\'s OpenBLAS most)',
     },
     node: process.version,
     tfjs: tf.version.tfjs,
@@ -323,6 +331,11 @@ export async function main(argv: string[]): Promise<number> {
       best: ref64,
       met: o.referenceDevice === 'cuda' ? null : ref64 ? ref64.ratio >= 0.8 && (ref64.memoryRatio ?? Infinity) <= 2 : false,
     },
+    /** Issue #18's targets (CPU reference only): each met, not met, or not measured in this run. */
+    targets: o.referenceDevice === 'cuda' ? [] : SPEED_TARGETS.map((t) => {
+      const r = ratios.find((x) => x.net === t.net && x.backend === t.backend);
+      return { ...t, ratio: r?.ratio, memoryRatio: r?.memoryRatio, met: r ? r.ratio >= t.minRatio && (r.memoryRatio ?? Infinity) <= t.maxMemoryRatio : null };
+    }),
     ratios,
     reference: references,
     runs,
@@ -331,16 +344,16 @@ export async function main(argv: string[]): Promise<number> {
   fs.writeFileSync(o.out, JSON.stringify(results, null, 2) + '\n');
   fs.rmSync(tmp, { recursive: true, force: true });
 
-  const rows: string[][] = [['runtime', 'net', 'model', 'img/s', 'ms/step', 'CPU s/step', 'peak RSS MB', 'x PyTorch', 'mem x PyTorch', 'tensors']];
+  const rows: string[][] = [['runtime', 'net', 'model', 'img/s', 'ms/step', 'CPU s/step', 'ops/step', 'peak RSS MB', 'x PyTorch', 'mem x PyTorch', 'tensors']];
   for (const net of o.nets) {
     const ref = references.find((x) => x.net === net);
-    if (ref) rows.push([`pytorch ${ref.ok ? (o.referenceDevice === 'cuda' ? `(${ref.device})` : `(${ref.threads} thr, ${ref.blas})`) : ''}`.trim(), net, 'cvaegan', ref.ok ? fmt(ref.imagesPerSec, 2) : 'n/a', fmt(ref.msPerStep, 0), fmt((ref.cpuMsPerStep ?? NaN) / 1000, 1), fmt(ref.peakRssMB, 0), ref.ok ? '1.00' : '-', '-', '-']);
+    if (ref) rows.push([`pytorch ${ref.ok ? (o.referenceDevice === 'cuda' ? `(${ref.device})` : `(${ref.threads} thr, ${ref.blas})`) : ''}`.trim(), net, 'cvaegan', ref.ok ? fmt(ref.imagesPerSec, 2) : 'n/a', fmt(ref.msPerStep, 0), fmt((ref.cpuMsPerStep ?? NaN) / 1000, 2), '-', fmt(ref.peakRssMB, 0), ref.ok ? '1.00' : '-', '-', '-']);
     for (const r of runs.filter((x) => x.job.net === net)) {
       const ratio = ratios.find((x) => x.net === net && x.backend === r.variant && r.job.kind === 'cvaegan');
       rows.push([
         `tfjs ${r.variant}`, net, r.job.kind,
         r.ok ? fmt(r.imagesPerSec, 2) : r.skipped ? 'skipped' : 'failed',
-        fmt(r.msPerStep, 0), fmt((r.cpuMsPerStep ?? NaN) / 1000, 1), fmt(r.peakRssMB, 0), ratio ? fmt(ratio.ratio, 2) : '-', ratio?.memoryRatio ? fmt(ratio.memoryRatio, 2) : '-',
+        fmt(r.msPerStep, 0), fmt((r.cpuMsPerStep ?? NaN) / 1000, 2), r.ok ? `${fmt(r.kernelsPerStep, 0)}${r.tfOpsPerStep !== undefined ? ` (TF ${fmt(r.tfOpsPerStep, 0)})` : ''}` : '-', fmt(r.peakRssMB, 0), ratio ? fmt(ratio.ratio, 2) : '-', ratio?.memoryRatio ? fmt(ratio.memoryRatio, 2) : '-',
         r.ok ? (r.tensorsFlat ? 'flat' : 'LEAK') : '-',
       ]);
     }
@@ -348,6 +361,11 @@ export async function main(argv: string[]): Promise<number> {
   console.log(`\n${table(rows)}\n`);
   if (ref64 && o.referenceDevice === 'cuda') console.log(`reference64: best tfjs backend ${ref64.backend} = ${ref64.ratio.toFixed(2)}x PyTorch-on-CUDA images/s`);
   else if (ref64) console.log(`reference64: best tfjs backend ${ref64.backend} = ${ref64.ratio.toFixed(2)}x PyTorch images/s, ${fmt(ref64.memoryRatio, 2)}x its peak RSS (target 0.8x, <= 2x): ${results.target.met ? 'MET' : 'not met'}`);
+  // A loaded machine hurts threaded runtimes unevenly (PyTorch's OpenBLAS threads spin while they wait).
+  const loaded = Math.max(load0[0], load1[0]) > os.cpus().length;
+  for (const t of results.targets) {
+    if (t.met !== null) console.log(`target (#18): ${t.backend} on ${t.net} >= ${t.minRatio}x PyTorch images/s, <= ${t.maxMemoryRatio}x its RSS: ${fmt(t.ratio, 2)}x, ${fmt(t.memoryRatio, 2)}x RSS: ${t.met ? 'MET' : 'not met'}${loaded ? ' (on a loaded machine: rerun on a quiet one before calling it met)' : ''}`);
+  }
   console.log(`load average ${load0.map((l) => l.toFixed(2)).join(' ')} -> ${load1.map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cores; results in ${path.relative(ROOT, o.out) || o.out}`);
   for (const r of runs.filter((x) => !x.ok && !x.skipped)) console.log(`failed: ${r.variant} ${r.job.net} ${r.job.kind}: ${r.error}`);
   return 0;

@@ -1,28 +1,26 @@
 #!/usr/bin/env node
 // Builds @tensorflow/tfjs-node (the native TensorFlow backend, "tensorflow") into .native/, against
 // the libtensorflow that ships inside TensorFlow's own PyPI wheel, with no download from Google
-// storage: the only network access is `pip download tensorflow-cpu` and `npm install` (registries).
+// storage: the only network access is `pip download` and `npm install` (registries).
 //
 //   node scripts/build-native-tfjs.mjs                 # builds .native/ (a few minutes; ~1.3 GB on disk)
 //   node scripts/build-native-tfjs.mjs --check         # only loads the built binding and runs one op
 //   node scripts/build-native-tfjs.mjs --tf 2.21.0 --wheel /path/to/tensorflow_cpu-...whl --prefix .native
 //
-// How (tfjs-node's documented custom-binary mechanism, scripts/custom-binary.json):
-//  1. `pip download tensorflow-cpu==<tf>` (one manylinux x86-64 wheel; no Python package is installed).
-//  2. Its tensorflow/libtensorflow_cc.so.2 (which exports the whole TF_* and TFE_* C API) and
-//     libtensorflow_framework.so.2, plus the C headers the binding includes, become a libtensorflow
-//     tarball laid out like Google's (lib/, include/), with the file names tfjs-node 4.22 expects
-//     (libtensorflow.so.2.9.1 -> libtensorflow_cc.so.2, ...).
-//  3. `npm install --ignore-scripts @tensorflow/tfjs-node@4.22.0` into .native/, then
-//     scripts/custom-binary.json {"tf-lib": "http://127.0.0.1:<port>/libtensorflow-....tar.gz"} is
-//     written into that package, this script serves the tarball on the loopback address, and the
-//     package's own `node scripts/install.js` downloads it and builds the addon from source
-//     (node-gyp, against the local Node headers).
-//  4. .native/node_modules/@tensorflow/tfjs* (tfjs-node's own copy of tfjs) are deleted, so that
-//     tfjs-node resolves @tensorflow/tfjs from the project's node_modules: one tfjs engine.
+//   node scripts/build-native-tfjs.mjs --gpu           # tfjs-node-gpu into .native-gpu/, for CUDA 12 machines
+//   node scripts/build-native-tfjs.mjs --gpu --no-cuda-wheels   # the same without the CUDA libraries
+//   node scripts/build-native-tfjs.mjs --gpu --check   # loads it, says whether TensorFlow sees a GPU
 //
-// The project's package.json keeps aliasing @tensorflow/tfjs-node to plain tfjs (for danfojs); the
-// native backend is loaded by path: require('<repo>/.native/node_modules/@tensorflow/tfjs-node').
+// --gpu: @tensorflow/tfjs-node-gpu 4.22.0 (same binding source as tfjs-node) against the TensorFlow
+// C library inside the `tensorflow` wheel (the CUDA 12 / cuDNN 9 build; tfjs-node-gpu's own download
+// is libtensorflow 2.9.1 for CUDA 11.2 / cuDNN 8.1, which current drivers and CUDA 12 machines no
+// longer carry). That library dlopens CUDA, cuDNN, cuBLAS, ... at run time from the directories in
+// its RUNPATH, among them $ORIGIN/../nvidia/<lib>/lib, which is where pip's `tensorflow[and-cuda]`
+// puts them beside the `tensorflow` package. So the NVIDIA wheels of the `and-cuda` extra (read from
+// the wheel's METADATA, ~3 GB) are unpacked into the package's deps/nvidia/, beside deps/lib/. Only
+// the NVIDIA driver (libcuda.so.1) comes from the system. Without a GPU, or with --no-cuda-wheels, the
+// same library runs on the CPU (TensorFlow logs that it found no CUDA driver or libraries).
+//
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -37,9 +35,14 @@ const opt = (name, dflt) => {
 };
 const TF = opt('tf', '2.21.0');
 const TFJS_NODE = '4.22.0';
-const prefix = path.resolve(root, opt('prefix', '.native'));
+const GPU = args.includes('--gpu');
+const CUDA_WHEELS = GPU && !args.includes('--no-cuda-wheels');
+/** The PyPI package whose wheel carries the C library, and the npm package built against it. */
+const WHEEL = GPU ? 'tensorflow' : 'tensorflow-cpu';
+const NPM = GPU ? 'tfjs-node-gpu' : 'tfjs-node';
+const prefix = path.resolve(root, opt('prefix', GPU ? '.native-gpu' : '.native'));
 const cache = path.join(prefix, 'cache');
-const pkgDir = path.join(prefix, 'node_modules', '@tensorflow', 'tfjs-node');
+const pkgDir = path.join(prefix, 'node_modules', '@tensorflow', NPM);
 
 const log = (msg) => console.log(`[native] ${msg}`);
 function run(cmd, argv, options = {}) {
@@ -53,23 +56,75 @@ function fetchWheel() {
   const given = opt('wheel');
   if (given) return path.resolve(given);
   fs.mkdirSync(cache, { recursive: true });
-  const find = () => fs.readdirSync(cache).find((f) => f.startsWith(`tensorflow_cpu-${TF}-`) && f.endsWith('.whl'));
-  if (!find()) {
-    // Pinned interpreter tags: the shared libraries are the same for every Python, so any local
-    // Python (or none of the right version) can fetch it.
-    const python = process.env.PYTHON ?? 'python3';
-    run(python, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--python-version', '3.11', '--implementation', 'cp',
-      '--abi', 'cp311', '--platform', 'manylinux_2_27_x86_64', '--platform', 'manylinux_2_17_x86_64', '--platform', 'manylinux2014_x86_64',
-      '-d', cache, `tensorflow-cpu==${TF}`]);
-  }
+  const stem = `${WHEEL.replace('-', '_')}-${TF}-`;
+  const find = () => fs.readdirSync(cache).find((f) => f.startsWith(stem) && f.endsWith('.whl'));
+  if (!find()) pipDownload(cache, [`${WHEEL}==${TF}`]);
   const f = find();
-  if (!f) throw new Error(`pip saved no tensorflow_cpu-${TF} wheel in ${cache}`);
+  if (!f) throw new Error(`pip saved no ${stem}*.whl in ${cache}`);
   return path.join(cache, f);
+}
+
+/**
+ * `pip download --no-deps` of `specs` into `dir`. Pinned interpreter tags: the shared libraries are
+ * the same for every Python, so any local Python (or none of the right version) can fetch them.
+ */
+function pipDownload(dir, specs) {
+  fs.mkdirSync(dir, { recursive: true });
+  const python = process.env.PYTHON ?? 'python3';
+  run(python, ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--python-version', '3.11', '--implementation', 'cp',
+    '--abi', 'cp311', '--platform', 'manylinux_2_27_x86_64', '--platform', 'manylinux_2_17_x86_64', '--platform', 'manylinux2014_x86_64',
+    '-d', dir, ...specs]);
+}
+
+/** The requirements of the wheel's `and-cuda` extra (the NVIDIA wheels), from its METADATA. */
+function cudaRequirements(wheel) {
+  const py = `
+import sys, zipfile, re
+z = zipfile.ZipFile(sys.argv[1])
+meta = next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))
+for line in z.read(meta).decode().splitlines():
+    m = re.match(r'Requires-Dist: *([^;]+);(.*)', line)
+    if m and 'and-cuda' in m.group(2): print(m.group(1).strip().replace(' ', ''))
+`;
+  const r = spawnSync(process.env.PYTHON ?? 'python3', ['-c', py, wheel], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot read the and-cuda extra of ${wheel}: ${r.stderr}`);
+  const specs = r.stdout.split('\n').filter(Boolean);
+  if (specs.length === 0) throw new Error(`${path.basename(wheel)} lists no and-cuda requirements`);
+  return specs;
+}
+
+/**
+ * The NVIDIA wheels of the and-cuda extra, unpacked into <package>/deps/nvidia/<lib>/{lib,bin}:
+ * $ORIGIN/../nvidia/<lib>/lib from deps/lib/, as the C library's RUNPATH expects.
+ */
+function installCudaWheels(wheel) {
+  const dir = path.join(cache, 'cuda');
+  const specs = cudaRequirements(wheel);
+  log(`CUDA wheels (and-cuda extra): ${specs.join(' ')}`);
+  pipDownload(dir, specs);
+  const dest = path.join(pkgDir, 'deps');
+  const py = `
+import sys, zipfile, os, shutil, glob
+src, dest = sys.argv[1], sys.argv[2]
+n = 0
+for whl in sorted(glob.glob(os.path.join(src, 'nvidia_*.whl'))):
+    z = zipfile.ZipFile(whl)
+    for info in z.infolist():
+        parts = info.filename.split('/')
+        if len(parts) >= 4 and parts[0] == 'nvidia' and parts[2] in ('lib', 'bin') and not info.is_dir():
+            out = os.path.join(dest, info.filename)
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            with z.open(info) as f, open(out, 'wb') as g: shutil.copyfileobj(f, g, 1 << 24)
+            if parts[2] == 'bin': os.chmod(out, 0o755)
+            n += 1
+print(n, 'files from', len(glob.glob(os.path.join(src, 'nvidia_*.whl'))), 'NVIDIA wheels')
+`;
+  run(process.env.PYTHON ?? 'python3', ['-c', py, dir, dest]);
 }
 
 /** Step 2: libtensorflow tarball from the wheel. */
 async function makeTarball(wheel) {
-  const out = path.join(cache, `libtensorflow-cpu-linux-x86_64-${TF}-from-wheel.tar.gz`);
+  const out = path.join(cache, `libtensorflow-${GPU ? 'gpu' : 'cpu'}-linux-x86_64-${TF}-from-wheel.tar.gz`);
   if (fs.existsSync(out)) return out;
   const stage = path.join(cache, 'stage');
   fs.rmSync(stage, { recursive: true, force: true });
@@ -106,7 +161,7 @@ print(n_h, 'headers')
     ['libtensorflow_framework.so.2.9.1', 'libtensorflow_framework.so.2'],
     ['libtensorflow_framework.so', 'libtensorflow_framework.so.2'],
   ]) fs.symlinkSync(target, path.join(lib, link));
-  fs.writeFileSync(path.join(stage, 'VERSION.txt'), `libtensorflow from tensorflow-cpu ${TF} (${path.basename(wheel)})\n`);
+  fs.writeFileSync(path.join(stage, 'VERSION.txt'), `libtensorflow from ${WHEEL} ${TF} (${path.basename(wheel)})\n`);
   log(`packing ${out}`);
   run('tar', ['-C', stage, '-cf', `${out}.tmp`, '-I', 'gzip -1', 'lib', 'include', 'VERSION.txt']);
   fs.renameSync(`${out}.tmp`, out);
@@ -121,7 +176,7 @@ function installPackage() {
   fs.writeFileSync(path.join(prefix, '.gitignore'), '*\n');
   fs.writeFileSync(path.join(prefix, 'package.json'), JSON.stringify({
     name: 'cvaegan-native-tfjs', private: true, description: 'built by scripts/build-native-tfjs.mjs',
-    dependencies: { '@tensorflow/tfjs-node': TFJS_NODE },
+    dependencies: { [`@tensorflow/${NPM}`]: TFJS_NODE },
   }, null, 2) + '\n');
   run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: prefix });
 }
@@ -149,7 +204,8 @@ async function buildAddon(tarball) {
   for (const k of Object.keys(env)) if (/^https?_proxy$/i.test(k)) delete env[k]; // the server is local
   log(`install.js with custom-binary.json -> ${url}${env.npm_config_nodedir ? ` (node headers: ${env.npm_config_nodedir})` : ''}`);
   const code = await new Promise((ok) => {
-    const p = spawn(process.execPath, ['scripts/install.js'], { cwd: pkgDir, env, stdio: 'inherit' });
+    // tfjs-node-gpu's own install script is `install.js gpu download`; custom-binary.json decides what it fetches.
+    const p = spawn(process.execPath, ['scripts/install.js', ...(GPU ? ['gpu', 'download'] : [])], { cwd: pkgDir, env, stdio: 'inherit' });
     p.on('exit', (c) => ok(c ?? 1));
   });
   server.close();
@@ -164,12 +220,13 @@ async function buildAddon(tarball) {
 function dropDuplicateTfjs() {
   const dir = path.join(prefix, 'node_modules', '@tensorflow');
   for (const d of fs.readdirSync(dir)) {
-    if (d !== 'tfjs-node') fs.rmSync(path.join(dir, d), { recursive: true, force: true });
+    if (d !== NPM) fs.rmSync(path.join(dir, d), { recursive: true, force: true });
   }
 }
 
-/** Loads the binding in a fresh process and runs one op on it. */
+/** Loads the binding in a fresh process and runs one op on it (--gpu: and says whether TensorFlow sees a GPU). */
 function check() {
+  if (!fs.existsSync(path.join(pkgDir, 'package.json'))) throw new Error(`no build in ${path.relative(root, prefix) || prefix}: run node scripts/build-native-tfjs.mjs${GPU ? ' --gpu' : ''}`);
   const code = `
     const tf = require('@tensorflow/tfjs');
     require(${JSON.stringify(pkgDir)});
@@ -177,14 +234,18 @@ function check() {
       const b = tf.backend();
       const y = tf.matMul(tf.ones([64, 64]), tf.ones([64, 64])).dataSync()[0];
       const one = require.resolve('@tensorflow/tfjs-core', { paths: [${JSON.stringify(pkgDir)}] }) === require.resolve('@tensorflow/tfjs-core');
-      console.log(JSON.stringify({ backend: tf.getBackend(), tfVersion: b.binding.TF_Version, matmul: y, oneEngine: one }));
+      console.log(JSON.stringify({ backend: tf.getBackend(), tfVersion: b.binding.TF_Version, matmul: y, oneEngine: one, gpu: b.binding.isUsingGpuDevice() }));
       if (tf.getBackend() !== 'tensorflow' || y !== 64 || !one) process.exit(1);
     }).catch((e) => { console.error(e); process.exit(1); });`;
-  const r = spawnSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '1' } });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr.split('\n').filter((l) => !/oneDNN custom operations|cpu_feature_guard|This TensorFlow binary is optimized|rebuild TensorFlow/.test(l)).join('\n'));
   if (r.status !== 0) throw new Error('the native binding does not load or compute (see above)');
   log(`OK: require(${JSON.stringify(path.relative(root, pkgDir))}) gives the "tensorflow" backend on the project's tfjs`);
+  if (GPU) {
+    const gpu = JSON.parse(r.stdout.trim().split('\n').pop()).gpu;
+    log(gpu ? 'TensorFlow sees a CUDA GPU' : 'no GPU visible to TensorFlow: this build runs on the CPU here (a CUDA 12 driver and the CUDA wheels in deps/nvidia/ are needed for the GPU)');
+  }
 }
 
 async function main() {
@@ -195,6 +256,7 @@ async function main() {
   const tarball = await makeTarball(wheel);
   installPackage();
   await buildAddon(tarball);
+  if (CUDA_WHEELS) installCudaWheels(wheel);
   dropDuplicateTfjs();
   check();
 }

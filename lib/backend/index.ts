@@ -26,6 +26,8 @@ import * as tf from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as path from 'path';
 import { installLeanBackprop } from './lean-backprop';
+import { installLeanGradients } from './lean-gradients';
+import { registerNativeKernels } from './native-kernels';
 import { activateWebGpu, describeAdapter } from './webgpu-node';
 import { registerWasmKernels } from './wasm-kernels';
 import { requestedWasmThreads, useThreadedWasm, wasmThreadsStatus } from './wasm-threads';
@@ -83,6 +85,20 @@ export function nativeBuildPath(): string | undefined {
   return fs.existsSync(path.join(dir, 'package.json')) ? dir : undefined;
 }
 
+/**
+ * tfjs-node-gpu built by `npm run native -- --gpu` against the CUDA 12 TensorFlow C library of the
+ * `tensorflow` wheel, in .native-gpu/ (or the directory CVAEGAN_NATIVE_GPU_DIR names, which holds
+ * the same layout: node_modules/@tensorflow/tfjs-node-gpu). Undefined when not built.
+ */
+export function nativeGpuBuildPath(): string | undefined {
+  const base = process.env.CVAEGAN_NATIVE_GPU_DIR ? path.resolve(process.env.CVAEGAN_NATIVE_GPU_DIR) : path.join(repoRoot(), '.native-gpu');
+  const dir = path.join(base, 'node_modules', '@tensorflow', 'tfjs-node-gpu');
+  return fs.existsSync(path.join(dir, 'package.json')) ? dir : undefined;
+}
+
+/** Which native TensorFlow this process loaded (one per process): our CPU or GPU build, or an npm install. */
+let loadedNative: { pkg: string; built?: string } | undefined;
+
 /** What `npm start` / `npm test` (scripts/setup.mjs) did about the native backend, if they ran. */
 export interface NativeSetupStatus {
   state: 'built' | 'off' | 'unreachable' | 'failed' | 'unsupported';
@@ -121,19 +137,20 @@ function whyNotBuilt(): string {
 
 /** Loads the tfjs-node(-gpu) native binding, if installed, and returns why not otherwise. */
 function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): string | undefined {
-  if (tf.findBackendFactory('tensorflow') != null) return undefined;
   if (pkg === '@tensorflow/tfjs-node' && nativeOptOut()) return `CVAEGAN_NATIVE=${process.env.CVAEGAN_NATIVE}: the native backend is switched off`;
-  const built = pkg === '@tensorflow/tfjs-node' ? nativeBuildPath() : undefined;
+  if (tf.findBackendFactory('tensorflow') != null) return undefined;
+  const built = pkg === '@tensorflow/tfjs-node' ? nativeBuildPath() : nativeGpuBuildPath();
   if (built) {
     // TensorFlow's C++ logging (CPU feature notes, oneDNN banner) goes to stderr; keep warnings and errors.
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(built);
-      if (tf.findBackendFactory('tensorflow') != null) return undefined;
-      return `${built} loaded but registered no "tensorflow" backend`;
+      if (tf.findBackendFactory('tensorflow') == null) return `${built} loaded but registered no "tensorflow" backend`;
+      loadedNative = { pkg, built };
+      return undefined;
     } catch (e) {
-      return `the native build in .native/ failed to load (${firstLine(e)}); rebuild it with node scripts/build-native-tfjs.mjs`;
+      return `the native build in ${path.relative(repoRoot(), path.join(built, '..', '..', '..')) || built} failed to load (${firstLine(e)}); rebuild it with node scripts/build-native-tfjs.mjs${pkg.endsWith('gpu') ? ' --gpu' : ''}`;
     }
   }
   try {
@@ -143,7 +160,9 @@ function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'):
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'MODULE_NOT_FOUND' && firstLine(e).includes(pkg)) {
-      return `${pkg} is not installed (it downloads libtensorflow at install time; see README "GPU")`;
+      return pkg.endsWith('gpu')
+        ? `not built (npm run native -- --gpu builds tfjs-node-gpu against TensorFlow's CUDA 12 wheel; README "Backends")`
+        : `${pkg} is not installed (npm run native builds it; README "Backends")`;
     }
     return `${pkg} failed to load: ${firstLine(e)}`;
   }
@@ -153,6 +172,7 @@ function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'):
     if (pkg === '@tensorflow/tfjs-node') return whyNotBuilt();
     return `${pkg} resolves to plain @tensorflow/tfjs, not the native binding`;
   }
+  loadedNative = { pkg };
   return undefined;
 }
 
@@ -183,17 +203,23 @@ async function tryBackend(choice: BackendChoice, forced: boolean): Promise<Loade
       if (why) return why;
       if (!(await tf.setBackend('tensorflow'))) return `${pkg}: tf.setBackend('tensorflow') failed`;
       const details: string[] = [];
-      if (choice === 'node' && nativeBuildPath()) {
-        const s = nativeSetupStatus();
-        details.push(`TensorFlow C library from the tensorflow-cpu wheel in .native/${s?.state === 'built' ? ` (${s.reason})` : ''}`);
-      }
+      const gpuBuild = loadedNative?.pkg === '@tensorflow/tfjs-node-gpu';
+      const where = loadedNative?.built ? path.relative(repoRoot(), path.join(loadedNative.built, '..', '..', '..')) || loadedNative.built : undefined;
       if (choice === 'node-gpu') {
-        // tfjs-node-gpu silently falls back to CPU when CUDA/cuDNN do not load; tell the user.
+        // tfjs-node-gpu silently falls back to the CPU when the CUDA libraries do not load; say so,
+        // and let the next choice ('node') run this same TensorFlow on the CPU.
         const gpu = await nativeHasGpu();
-        if (!gpu) return `${pkg} loaded, but TensorFlow sees no GPU (CUDA 11.2 / cuDNN 8.1 libraries missing?)`;
-        details.push('CUDA GPU');
+        if (!gpu) {
+          return `${where ? `the GPU build (${where}/)` : pkg} loaded, but TensorFlow sees no GPU (no NVIDIA driver, or the CUDA 12 / cuDNN 9 libraries missing${where ? `: rebuild with npm run native -- --gpu for them` : ''}); ${forced ? 'unset CVAEGAN_BACKEND to run it on the CPU' : 'running it on the CPU'}`;
+        }
+        details.push(`CUDA GPU${where ? ` (TensorFlow C library from the tensorflow wheel, ${where}/)` : ''}`);
+      } else if (gpuBuild) {
+        details.push(`no GPU visible: the GPU build${where ? ` (${where}/)` : ''} runs on the CPU`);
+      } else if (where) {
+        const st = nativeSetupStatus();
+        details.push(`TensorFlow C library from the tensorflow-cpu wheel in ${where}/${st?.state === 'built' ? ` (${st.reason})` : ''}`);
       }
-      return { details, extra: [] };
+      return { details, extra: registerNativeKernels() };
     }
     case 'wasm': {
       try {
@@ -261,9 +287,11 @@ export function initBackend(): Promise<BackendReport> {
       if (note && r.choice === 'wasm') r.details.push(note);
       // tfjs keeps every gradient and saved activation until a backward pass ends; the lean walk
       // frees them as it goes (same gradients, bit for bit; ~40% lower peak memory, see
-      // docs/design.md "performance"). CVAEGAN_LEAN_BACKPROP=0 keeps tfjs's own.
+      // docs/design.md "performance"). Batch norm's gradient computes only what the tape asks
+      // for (same numbers, fewer ops). CVAEGAN_LEAN_BACKPROP=0 keeps tfjs's own (both).
       if (process.env.CVAEGAN_LEAN_BACKPROP !== '0') {
         installLeanBackprop();
+        installLeanGradients();
         r.details.push('lean backprop');
       }
       return (current = r);
@@ -283,6 +311,8 @@ export function describeBackend(r: BackendReport): string {
 // The pieces that bench/ and scripts/ use directly: the lean-backprop lever, the WebGPU probe and
 // queue drain, the wasm kernels and threads.
 export { installLeanBackprop, uninstallLeanBackprop } from './lean-backprop';
+export { installLeanGradients, uninstallLeanGradients } from './lean-gradients';
+export { nativeLevers, setNativeLevers, type NativeLever } from './native-kernels';
 export { gpuWorkDone, probeWebGpu } from './webgpu-node';
 export { registerWasmKernels } from './wasm-kernels';
 export { requestedWasmThreads, useThreadedWasm } from './wasm-threads';

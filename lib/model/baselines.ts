@@ -25,6 +25,7 @@ import type { ModelConfig } from './config';
 import { asOneHot, klLoss, meanFeatureMatchingLoss, pairwiseLoss } from './losses';
 import { buildEncoder, buildGenerator, kernelInitializer } from './networks';
 import { keepingState, NetworkModel, PhaseResult, PhaseTerms, reparameterize, StepReads } from './modelbase';
+import { isForwardOnce, RecordedForward } from './tape';
 import { Rng } from './rng';
 import type { StepResult } from './interface';
 
@@ -263,7 +264,7 @@ function buildGanNetworks(cfg: ModelConfig, rng: Rng): Record<string, tf.LayersM
 /**
  * The step CGAN and FM-CGAN share; they differ only in G's loss (`generatorTerms`).
  *
- *   (1) x_p = G(z_p, c_r), z_p ~ N(0, I)              G in training mode, its batch-norm state put back
+ *   (1) x_p = G(z_p, c_r), z_p ~ N(0, I)              G in training mode, recorded for (3)'s gradient
  *   (2) D <- D - grad_D L_D,  L_D = -( log D(x_r, c_r) + log(1 - D(x_p, c_r)) )
  *   (3) G <- G - grad_G L_gen(x_r, x_p = G(z_p, c_r))  against the updated D, in training mode
  *
@@ -294,9 +295,13 @@ abstract class ConditionalGAN extends NetworkModel {
     const { G, D } = this.nets;
     const onehot = asOneHot(labels, numClasses);
     const zp = tf.randomNormal([m, zDim], 0, 1, 'float32', this.rng.seed()) as tf.Tensor2D;
+    let fwd: RecordedForward<tf.Tensor4D> | undefined;
     try {
-      // (1) Prior samples for D. G's batch-norm statistics move once per step, in (3).
-      const xp = keepingState([G], () => tf.tidy(() => G.apply([zp, onehot], { training: true }) as tf.Tensor4D));
+      // (1) Prior samples for D, recorded on the gradient tape: (3) differentiates through this
+      // very pass (lib/model/tape.ts; G does not change in between), so G's batch-norm statistics
+      // move once per step, here. (Without it: a pass with them put back, and (3) runs G again.)
+      if (isForwardOnce()) fwd = RecordedForward.record(() => G.apply([zp, onehot], { training: true }) as tf.Tensor4D);
+      const xp = fwd ? fwd.outputs : keepingState([G], () => tf.tidy(() => G.apply([zp, onehot], { training: true }) as tf.Tensor4D));
       // (2) D by cross-entropy, on one batch of reals and fakes (its batch statistics, and so the
       // moving averages used in (3), describe the mixture it must tell apart).
       let d: PhaseResult;
@@ -311,13 +316,13 @@ abstract class ConditionalGAN extends NetworkModel {
           };
         });
       } finally {
-        xp.dispose();
+        if (!fwd) xp.dispose();
       }
       // (3) G against the D of this step; same z_p and labels as (1).
       const dState = D.nonTrainableWeights.map((w) => ({ w, v: tf.clone(w.read()) }));
       let g: PhaseResult;
       try {
-        g = yield* this.phase(['G'], step, () => this.generatorTerms(x, onehot, G.apply([zp, onehot], { training: true }) as tf.Tensor4D));
+        g = yield* this.phase(['G'], step, () => this.generatorTerms(x, onehot, fwd ? fwd.replay() : (G.apply([zp, onehot], { training: true }) as tf.Tensor4D)));
       } finally {
         for (const s of dState) {
           s.w.write(s.v);
@@ -326,6 +331,7 @@ abstract class ConditionalGAN extends NetworkModel {
       }
       return this.finishStep(step, { ...d.losses, ...g.losses }, { ...d.metrics, ...g.metrics });
     } finally {
+      fwd?.dispose();
       tf.dispose([onehot, zp]);
     }
   }

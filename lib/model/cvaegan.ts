@@ -30,6 +30,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkImageShape, ModelConfig } from './config';
 import * as L from './losses';
 import { keepingState, NetworkModel, reparameterize, StepReads } from './modelbase';
+import { isForwardOnce, RecordedForward } from './tape';
 import { buildNetworks, Networks, summarize } from './networks';
 import type { StepResult } from './interface';
 
@@ -91,7 +92,8 @@ export function classifierDiscriminatorLosses(nets: Networks, x: tf.Tensor4D, on
  * images only, stays in inference mode: its moving statistics describe exactly the images it
  * learns from, so it is a faithful fixed function. The class centres are updated with this
  * batch's real features before L_GC uses them (Algorithm 1's order); the updated centres are
- * returned for the caller to store once the losses are known to be finite.
+ * returned for the caller to store once the losses are known to be finite. `forward`: step (1)'s
+ * pass of E and G, replayed onto this gradient's tape (lib/model/tape.ts); without it E and G run here.
  */
 export function encoderGeneratorLosses(
   nets: Networks,
@@ -101,11 +103,12 @@ export function encoderGeneratorLosses(
   noise: StepNoise,
   centres: tf.Tensor2D,
   seen: tf.Tensor1D,
+  forward?: ReturnType<typeof generatorForward>,
 ) {
   const lc = cfg.loss;
   const pixels = cfg.resolution * cfg.resolution * 3;
   const scaled = (r: ModelConfig['loss']['kl']): L.Reduction => (r === 'per-pixel' ? pixels : r);
-  const { mu, logvar, xf, xp } = generatorForward(nets, x, onehot, onehot, noise);
+  const { mu, logvar, xf, xp } = forward ?? generatorForward(nets, x, onehot, onehot, noise);
   // D: f_D of each half of a joint training-mode batch.
   const joint = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.split((nets.D.apply(tf.concat([a, b]), { training: true }) as tf.Tensor2D[])[1], 2) as tf.Tensor2D[];
   const [fDrp, fDp] = joint(x, xp);
@@ -174,15 +177,21 @@ export class CVAEGAN extends NetworkModel {
       zp: tf.randomNormal([m, zDim], 0, 1, 'float32', zSeed),
     };
     const { E, G, D, C } = this.nets;
+    let fwd: RecordedForward<ReturnType<typeof generatorForward>> | undefined;
     try {
-      // (1) Reconstructions and prior samples with the current E, G. Their batch-norm statistics
-      // move once per step, in (3), so this extra forward pass leaves them as they were.
-      const { xf, xp } = keepingState([E, G], () =>
-        tf.tidy(() => {
-          const r = generatorForward(this.nets, x, onehot, onehot, noise);
-          return { xf: r.xf, xp: r.xp };
-        }),
-      );
+      // (1) Reconstructions and prior samples with the current E, G, recorded on the gradient
+      // tape: (3) differentiates through this very pass (lib/model/tape.ts; E and G do not change
+      // in between), so their batch-norm statistics move once per step, here. (Without it, as
+      // before: a pass with the statistics put back, and (3) runs E and G again.)
+      if (isForwardOnce()) fwd = RecordedForward.record(() => generatorForward(this.nets, x, onehot, onehot, noise));
+      const { xf, xp } = fwd
+        ? fwd.outputs
+        : keepingState([E, G], () =>
+            tf.tidy(() => {
+              const r = generatorForward(this.nets, x, onehot, onehot, noise);
+              return { xf: r.xf, xp: r.xp };
+            }),
+          );
       // (2) C by L_C, D by L_D.
       let kept1: tf.Tensor1D | undefined;
       const g1 = tf.variableGrads(() => {
@@ -190,7 +199,7 @@ export class CVAEGAN extends NetworkModel {
         kept1 = tf.keep(tf.stack([r.LC, r.LD, r.acc, r.dReal, r.dRecon, r.dPrior]) as tf.Tensor1D);
         return tf.add(r.LC, r.LD) as tf.Scalar;
       }, [...this.vars.C, ...this.vars.D]);
-      tf.dispose([xf, xp, g1.value]);
+      tf.dispose(fwd ? [g1.value] : [xf, xp, g1.value]);
       const v1 = yield kept1!;
       kept1!.dispose();
       const lossesCD = { L_C: v1[0], L_D: v1[1] };
@@ -209,7 +218,7 @@ export class CVAEGAN extends NetworkModel {
       // D's batch-norm moving statistics move once per step, in (2).
       const g2 = keepingState([D], () =>
         tf.variableGrads(() => {
-          const r = encoderGeneratorLosses(this.nets, this.config, x, onehot, noise, this.centres as tf.Tensor2D, this.seen as tf.Tensor1D);
+          const r = encoderGeneratorLosses(this.nets, this.config, x, onehot, noise, this.centres as tf.Tensor2D, this.seen as tf.Tensor1D, fwd?.replay());
           kept2 = tf.keep(tf.stack([r.KL, r.LG, r.GD, r.GC, r.pixel, r.fD, r.fC]) as tf.Tensor1D);
           next = { centres: tf.keep(r.centres), seen: tf.keep(r.seen) };
           return r.total;
@@ -231,6 +240,7 @@ export class CVAEGAN extends NetworkModel {
       }
       return this.finishStep(step, { ...lossesCD, ...lossesEG }, metrics);
     } finally {
+      fwd?.dispose();
       tf.dispose([onehot, noise.eps, noise.zp]);
     }
   }
