@@ -57,8 +57,10 @@ interface Slot {
 
 interface State {
   slots: Slot[];
-  /** lr, beta1, beta2 as scalars, made once. */
+  /** lr, beta1, beta2 as scalars, remade when the optimizer's values change. */
   constants: tf.Tensor[];
+  /** The numbers `constants` hold. */
+  values: number[];
 }
 
 const states = new WeakMap<object, State>();
@@ -125,10 +127,18 @@ function applyNative(opt: AdamInternals, variableGradients: tf.NamedTensorMap | 
   const names = list ? list.map((v) => v.name) : Object.keys(variableGradients);
   let s = states.get(opt);
   if (!s) {
-    s = { slots: [], constants: [opt.learningRate, opt.beta1, opt.beta2].map((x) => tf.keep(scalar(x))) };
+    s = { slots: [], constants: [], values: [] };
     states.set(opt, s);
   }
   const state = s;
+  // A schedule sets opt.learningRate between steps (tfjs reads it on every update): the scalars
+  // follow the optimizer's current values instead of those of its first update.
+  const now = [opt.learningRate, opt.beta1, opt.beta2];
+  if (now.some((x, k) => x !== state.values[k])) {
+    tf.dispose(state.constants);
+    state.constants = now.map((x) => tf.keep(scalar(x)));
+    state.values = now;
+  }
   tf.tidy(() => {
     const [lr, beta1, beta2] = state.constants;
     // eps' = eps * sqrt(1 - beta2^t), in double precision from the float32 beta2^t.

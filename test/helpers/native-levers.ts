@@ -5,7 +5,8 @@
  * forward passes) and on, and prints one JSON line: the backend report, per kind the losses of
  * each step both ways, TensorFlow ops per step both ways (calls into tfjs-node's binding),
  * tf.memory().numTensors after each step and after dispose, and a checkpoint round trip under the
- * native Adam (its getWeights/setWeights; the loaded model takes the same next steps).
+ * native Adam (its getWeights/setWeights; the loaded model takes the same next steps), and Adam
+ * under a learning rate changed between updates, both ways.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -73,6 +74,24 @@ async function main(): Promise<void> {
   const resumed = { a: cont(a), b: cont(b) };
   a.dispose();
   b.dispose();
+
+  // A learning-rate schedule sets opt.learningRate between updates (the evaluator's cosine
+  // schedule): the native update must use the new value, as tfjs's does.
+  const scheduled = (on: boolean) => {
+    levers(on);
+    const v = tf.tidy(() => tf.variable(tf.tensor1d([1, -2, 3])));
+    const opt = tf.train.adam(0.1);
+    const values: number[][] = [];
+    for (const lr of [0.1, 0.01, 0.5]) {
+      (opt as unknown as { learningRate: number }).learningRate = lr;
+      opt.minimize(() => tf.sum(tf.square(v)) as tf.Scalar, false, [v]);
+      values.push(Array.from(v.dataSync()));
+    }
+    opt.dispose();
+    v.dispose();
+    return values;
+  };
+  const schedule = { off: scheduled(false), on: scheduled(true) };
   tf.dispose([x, labels]);
   console.log(JSON.stringify({
     report,
@@ -81,6 +100,7 @@ async function main(): Promise<void> {
     gpu: backend.isUsingGpuDevice ?? null,
     kinds,
     resumed,
+    schedule,
     tensorsLeft: tf.memory().numTensors,
   }));
 }
