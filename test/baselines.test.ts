@@ -315,7 +315,7 @@ test('flowers, cgan: no tensor leak; L_D starts near ln 4 and falls; D\'s real-v
 /**
  * For each step: the feature distance L_GD between the real batch and G's samples of the same labels
  * (fresh z, 32 samples), measured with the D of that step (after its update, the D G trained
- * against) before and after G's update. Returns after / before per step.
+ * against, run as G's loss runs it) before and after G's update. Returns after / before per step.
  */
 function featureDistanceRatios(model: NetworkModel, ds: ImageDataset, steps: number): number[] {
   const { G, D } = model.nets;
@@ -323,8 +323,9 @@ function featureDistanceRatios(model: NetworkModel, ds: ImageDataset, steps: num
   const distance = (x: tf.Tensor4D, onehot: tf.Tensor2D, z: tf.Tensor2D) =>
     tf.tidy(() => {
       const xp = keepingState([G], () => G.apply([z, onehot], { training: true }) as tf.Tensor4D);
-      const [, fr] = D.apply([x, onehot], { training: false }) as tf.Tensor2D[];
-      const [, fp] = D.apply([xp, onehot], { training: false }) as tf.Tensor2D[];
+      // D as G's loss sees it: training mode, reals and fakes as two passes (config.discriminatorBatches).
+      const [, fr] = keepingState([D], () => D.apply([x, onehot], { training: true }) as tf.Tensor2D[]);
+      const [, fp] = keepingState([D], () => D.apply([xp, onehot], { training: true }) as tf.Tensor2D[]);
       return meanFeatureMatchingLoss(fr, fp, model.config.loss.featureMatching).dataSync()[0];
     });
   const b = new Batcher(ds, 8, 1);

@@ -8,7 +8,9 @@
  *   class well above chance (1/3): nearest class-mean colour of the training images, >= 60%.
  *
  * Measured with seeds 1, 2, 3 (docs/design.md, "GAN baselines that learn the label"):
- *   CGAN label dependence at 1,000 steps: now 0.691 / 0.819 / 0.427; with the step structure the
+ *   CGAN label dependence at 1,000 steps (measured with D on the joint [x_r; x_p] batch, before
+ *   the separate passes of config.discriminatorBatches; the test passes with both): 0.691 /
+ *   0.819 / 0.427; with the step structure the
  *   baselines had before (G's loss through D in inference mode, Glorot-uniform kernels) 0.215 /
  *   0.134 / 0.226, so the old code fails this test.
  *   CVAE-GAN at 500 steps: now dependence 0.375 / 0.581 / 0.494 and colour accuracy 67% / 100% /

@@ -56,6 +56,7 @@ test('configs that cannot work fail at construction with a message that says wha
   assert.throws(() => makeConfig('cpu', { numClasses: 4, loss: { centreDecay: 1 } }), /loss.centreDecay: must be in \[0, 1\)/);
   assert.throws(() => makeConfig('cpu', { numClasses: 4, optimizer: { learningRate: 0 } }), /optimizer.learningRate: must be > 0/);
   assert.throws(() => makeConfig('cpu', { numClasses: 4, batchSize: 1 }), /batchSize: must be an integer >= 2/);
+  assert.throws(() => makeConfig('cpu', { numClasses: 4, discriminatorBatches: 'mixed' as never }), /discriminatorBatches: must be 'separate' or 'joint' \(got mixed\)/);
 });
 
 test('image shapes are checked against the config, naming both fixes', () => {

@@ -18,6 +18,12 @@ export const RESOLUTIONS: readonly Resolution[] = [32, 64, 128];
 export type Norm = 'batch' | 'none';
 /** 'dcgan-normal': N(0, 0.02); 'glorot-uniform': tf.layers' default (see networks.ts, kernelInitializer). */
 export type Init = 'dcgan-normal' | 'glorot-uniform';
+/**
+ * How the GAN baselines' D (CGAN, FM-CGAN) sees real and generated images in training mode:
+ * 'separate': D(x_r) and D(x_p) as two passes, each normalised by its own batch statistics (the
+ * standard PyTorch loop); 'joint': one pass over [x_r; x_p]. See lib/model/baselines.ts.
+ */
+export type DiscriminatorBatches = 'separate' | 'joint';
 /** How a squared L2 norm over the elements of one image / feature vector is reduced. */
 export type Reduction = 'sum' | 'mean';
 /**
@@ -88,6 +94,11 @@ export interface ModelConfig {
   bnMomentum: number;
   /** Kernel initialiser of every conv and dense layer (networks.ts, kernelInitializer). */
   init: Init;
+  /**
+   * CGAN's and FM-CGAN's D passes (DiscriminatorBatches). A checkpoint saved before the field
+   * existed has none and resumes with 'joint', the step it was trained with.
+   */
+  discriminatorBatches: DiscriminatorBatches;
   /** E(x, c): trunk -> hidden FCs -> [h, one-hot c] -> (mu, logvar). */
   encoder: TrunkConfig;
   /** G(z, c): [z, one-hot c] -> hidden FCs -> FC to base*base*baseChannels -> layers -> tanh. */
@@ -138,6 +149,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     norm: 'batch',
     bnMomentum: 0.9,
     init: 'dcgan-normal',
+    discriminatorBatches: 'separate',
     // Compact GoogLeNet: the stem and five of GoogLeNet's nine inception modules (3a, 3b, 4a, 4e, 5b,
     // with their published widths), ending in global average pooling, as GoogLeNet does.
     // 128 -> 64 (stem conv) -> 32 -> 16 (pools) -> 8 -> 4.
@@ -195,6 +207,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     norm: 'batch',
     bnMomentum: 0.9,
     init: 'dcgan-normal',
+    discriminatorBatches: 'separate',
     encoder: { trunk: [conv(32, 5, 2), conv(64, 5, 2), conv(128, 5, 2)], pool: 'flatten', hidden: [256] },
     generator: {
       hidden: [256],
@@ -220,6 +233,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     norm: 'batch',
     bnMomentum: 0.9,
     init: 'dcgan-normal',
+    discriminatorBatches: 'separate',
     encoder: { trunk: [conv(4, 3, 2), conv(8, 3, 2), conv(8, 3, 2)], pool: 'flatten', hidden: [16] },
     generator: {
       hidden: [16],
@@ -304,6 +318,7 @@ export function validateConfig(c: ModelConfig): { generatorBase: number; trunkOu
   if (c.norm !== 'batch' && c.norm !== 'none') bad('norm', `must be 'batch' or 'none' (got ${c.norm})`);
   if (!(c.bnMomentum >= 0 && c.bnMomentum < 1)) bad('bnMomentum', `must be in [0, 1) (got ${c.bnMomentum})`);
   if (c.init !== undefined && c.init !== 'dcgan-normal' && c.init !== 'glorot-uniform') bad('init', `must be 'dcgan-normal' or 'glorot-uniform' (got ${c.init})`);
+  if (c.discriminatorBatches !== undefined && c.discriminatorBatches !== 'separate' && c.discriminatorBatches !== 'joint') bad('discriminatorBatches', `must be 'separate' or 'joint' (got ${c.discriminatorBatches})`);
   if (!isPosInt(c.batchSize) || c.batchSize < 2) bad('batchSize', `must be an integer >= 2 (batch statistics and batch means need two images; got ${c.batchSize})`);
   if (!Number.isFinite(c.seed)) bad('seed', `must be a finite number (got ${c.seed})`);
 
