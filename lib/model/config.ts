@@ -21,7 +21,8 @@ export type Init = 'dcgan-normal' | 'glorot-uniform';
 /**
  * How the GAN baselines' D (CGAN, FM-CGAN) sees real and generated images in training mode:
  * 'separate': D(x_r) and D(x_p) as two passes, each normalised by its own batch statistics (the
- * standard PyTorch loop); 'joint': one pass over [x_r; x_p]. See lib/model/baselines.ts.
+ * standard PyTorch loop); 'joint': one pass over [x_r; x_p]. See lib/model/baselines.ts. CVAE-GAN
+ * does not read it: its D always sees joint batches (measured better there, docs/design.md).
  */
 export type DiscriminatorBatches = 'separate' | 'joint';
 /** How a squared L2 norm over the elements of one image / feature vector is reduced. */
