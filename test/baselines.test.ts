@@ -3,6 +3,8 @@
  * - switching models by name: createModel / loadModel for every kind, an unknown kind is a clear error;
  * - same starting point as CVAE-GAN (identical G and E under one seed) and a D that does use the label;
  * - save -> loadModel -> train() continues bit-for-bit like an uninterrupted run, tensors stay flat;
+ * - CGAN's and FM-CGAN's D passes (config.discriminatorBatches): separate and joint differ, and a
+ *   checkpoint saved before the field existed resumes with the joint step it was trained with;
  * - a non-finite loss stops a step before anything (weights, Adam, batch-norm statistics) changes;
  * - on a small real subset of the staged flowers (skipped with the reason when missing): CVAE's
  *   reconstruction error falls; CGAN's D loss falls from about ln 4 and its accuracy rises above
@@ -10,7 +12,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -182,6 +184,38 @@ for (const kind of BASELINES) {
     assert.ok(tf.memory().numTensors <= before, 'disposing the loaded model frees everything it held');
   });
 }
+
+test('discriminatorBatches: separate and joint passes train differently; a checkpoint saved before the field existed resumes with the joint step', async () => {
+  const ds = syntheticDataset(24, 4, 7);
+  const base = makeConfig('tiny', { numClasses: 4, seed: 3 });
+  // `steps` more steps, on a fresh batch sequence (the same one every call).
+  const run = async (model: GenerativeModel, steps: number) => (await train(model, new Batcher(ds, 8, 5), { steps: model.step + steps })).history.map((r) => r.losses.L_D);
+  for (const kind of ['cgan', 'fmcgan'] as const) {
+    const sep = createModel(kind, base);
+    const joint = createModel(kind, { ...base, discriminatorBatches: 'joint' });
+    const a = await run(sep, 3);
+    const b = await run(joint, 3);
+    // Same weights and batches: the first L_D differs only through the batch statistics D uses.
+    assert.notDeepEqual(a, b, `${kind}: separate and joint D passes give the same losses`);
+    // An old checkpoint: the same joint run, saved with the field removed from its config.
+    const dir = join(tmp, `old-${kind}`);
+    const old = createModel(kind, { ...base, discriminatorBatches: 'joint' });
+    await run(old, 1);
+    await old.save(dir);
+    const metaPath = join(dir, 'checkpoint.json');
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
+    delete meta.config.discriminatorBatches;
+    writeFileSync(metaPath, JSON.stringify(meta));
+    const resumed = await loadModel(dir);
+    const c = await run(resumed, 2);
+    // The joint model's steps 2 and 3 from its own step 1.
+    const again = createModel(kind, { ...base, discriminatorBatches: 'joint' });
+    const d = await run(again, 1);
+    assert.deepEqual(d, b.slice(0, 1));
+    assert.deepEqual(c, await run(again, 2), `${kind}: the old checkpoint resumed with another step`);
+    [sep, joint, old, resumed, again].forEach((m) => m.dispose());
+  }
+});
 
 test('restore refuses a checkpoint of another kind or another architecture, naming the fix', async () => {
   const cfg = makeConfig('tiny', { numClasses: 4 });
