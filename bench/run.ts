@@ -28,7 +28,7 @@
  * repository through CVAEGAN_ROOT).
  * This is not a test: CI times nothing (test/bench.test.ts only checks that it runs on a tiny net).
  */
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -207,8 +207,17 @@ function torchBlasDir(o: Options): string | undefined {
   if (o.torchBlas === 'system') return undefined;
   if (o.torchBlas) return path.resolve(o.torchBlas);
   const d = path.join(ROOT, '.native', 'openblas', 'usr', 'lib', 'x86_64-linux-gnu', 'openblas-pthread');
+  if (!fs.existsSync(path.join(d, 'libblas.so.3')) && !blasFetchTried) {
+    // Without it Debian's python3-torch runs on the netlib reference BLAS (10-40x slower), and
+    // every ratio of the run would flatter tfjs: fetch it once, as bench/reference/fetch-openblas.sh does.
+    blasFetchTried = true;
+    console.log('bench: no OpenBLAS for the PyTorch reference in .native/openblas; fetching it (bench/reference/fetch-openblas.sh)');
+    const r = spawnSync('sh', [path.join(ROOT, 'bench', 'reference', 'fetch-openblas.sh')], { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) console.log(`bench: could not fetch OpenBLAS (${(r.stderr || '').trim().split('\n').pop()}); the reference uses the system BLAS, see its "blas" field before comparing ratios`);
+  }
   return fs.existsSync(path.join(d, 'libblas.so.3')) ? d : undefined;
 }
+let blasFetchTried = false;
 
 async function runReference(net: BenchNet, o: Options, tmp: string): Promise<RefResult> {
   const cfg = benchConfig(net);
