@@ -67,8 +67,10 @@ export function generatorForward(
 
 /**
  * Step (2)'s losses. C sees real images only. D sees [x_r; x_f; x_p] as one batch, so its batch
- * statistics (and the moving averages used by its inference-mode features in step 3) describe the
- * mixture of real and generated images it must tell apart.
+ * statistics describe the mixture of real and generated images it must tell apart, as step 3's
+ * joint training-mode passes do. (CGAN and FM-CGAN give D separate passes, config
+ * discriminatorBatches; for CVAE-GAN separate passes measured worse on flowers-20, 77.65% vs 86.1%
+ * top-1, docs/design.md "GAN baselines that learn the label".)
  */
 export function classifierDiscriminatorLosses(nets: Networks, x: tf.Tensor4D, onehot: tf.Tensor2D, xf: tf.Tensor4D, xp: tf.Tensor4D) {
   const [logitsC] = nets.C.apply(x, { training: true }) as tf.Tensor2D[];
