@@ -147,6 +147,8 @@ export function table1Settings(smoke = smokeMode()) {
     resultsRoot: 'results',
     /** Grids of this dataset's results are shown (all three would make the notebook large). */
     gridsFor: 'flowers',
+    /** The longer run (10,000 steps per model on flowers), as `npm run reproduce -- --dataset flowers --preset cpu --steps 10000 --results results/flowers-10k` writes it. */
+    longerRun: 'flowers-10k',
     /** Smoke mode with no committed results: a tiny reproduction of this dataset runs here instead. */
     smokeDataset: 'flowers',
     smokeOut: join('runs', 'smoke', 'table1-flowers'),

@@ -662,6 +662,19 @@ for (const { name, r } of found) {
 }
 """),
     md(r"""
+## With more compute: 10,000 steps on flowers
+
+At 3,000 steps several curves above are still rising, so the table compares the models *at this budget*. The longer run trains every model for 10,000 steps on the same flowers split, batches, seed and evaluator (`npm run reproduce -- --dataset flowers --preset cpu --steps 10000 --results results/flowers-10k`, resumable, hours on two cores). **What to look for:** whether the order of the models changes with more steps (the paper's is CVAE < CGAN < FM-CGAN < CVAE-GAN), and which curves flatten. Rows missing from the table are models that run has not finished yet.
+"""),
+    code(r"""
+const longer = readTable1(join(T.resultsRoot, T.longerRun));
+if (longer) {
+  await showTable(orderingRows(longer.rows), { caption: `${T.longerRun}: model orderings after 10,000 steps (${longer.rows.filter((r) => r.kind !== 'real').map((r) => r.method).join(', ')})` });
+  await showTable(longer.rows.map((r) => ({ Method: r.method, 'top-1 (%)': Number(r.top1.toFixed(2)), realism: Number(r.realism.toFixed(3)), FID: Number(r.fid.toFixed(2)), diversity: Number(r.diversity.toFixed(4)), steps: r.steps ?? null })), { caption: `${T.longerRun}: ${longer.caption}` });
+  if (longer.curves) await display(await vegaLiteBundle(longer.curves, { alt: `${T.longerRun}: discriminability during training` }));
+} else console.log(`no ${T.longerRun} results in ${T.resultsRoot} (run: npm run reproduce -- --dataset flowers --preset cpu --steps 10000 --results ${join(T.resultsRoot, T.longerRun)})`);
+"""),
+    md(r"""
 ## Samples
 
 The sample grids of one dataset (`T.gridsFor`, or the smoke run): real test images, then each model after training; rows are classes, and the same cell of two models' grids used the same z. **What to look for:** CVAE's blur, whether CGAN's rows look like their class, and whether any model repeats one image along a row (mode collapse). The grids of the other datasets are in `results/<dataset>/grids/`.
