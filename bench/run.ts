@@ -202,29 +202,28 @@ interface RefResult {
   peakGpuMB?: number;
 }
 
-/** OpenBLAS for the reference: --torch-blas DIR, or .native/openblas (bench/reference/fetch-openblas.sh). */
+/**
+ * OpenBLAS for the reference: --torch-blas DIR, or .native/openblas, fetched there by
+ * bench/reference/fetch-openblas.sh when missing. Without it Debian's python3-torch runs on the
+ * netlib reference BLAS (10-40x slower), and every ratio of the run would flatter tfjs.
+ */
 function torchBlasDir(o: Options): string | undefined {
   if (o.torchBlas === 'system') return undefined;
   if (o.torchBlas) return path.resolve(o.torchBlas);
   const d = path.join(ROOT, '.native', 'openblas', 'usr', 'lib', 'x86_64-linux-gnu', 'openblas-pthread');
-  if (!fs.existsSync(path.join(d, 'libblas.so.3')) && !blasFetchTried) {
-    // Without it Debian's python3-torch runs on the netlib reference BLAS (10-40x slower), and
-    // every ratio of the run would flatter tfjs: fetch it once, as bench/reference/fetch-openblas.sh does.
-    blasFetchTried = true;
+  if (!fs.existsSync(path.join(d, 'libblas.so.3'))) {
     console.log('bench: no OpenBLAS for the PyTorch reference in .native/openblas; fetching it (bench/reference/fetch-openblas.sh)');
     const r = spawnSync('sh', [path.join(ROOT, 'bench', 'reference', 'fetch-openblas.sh')], { cwd: ROOT, encoding: 'utf8' });
     if (r.status !== 0) console.log(`bench: could not fetch OpenBLAS (${(r.stderr || '').trim().split('\n').pop()}); the reference uses the system BLAS, see its "blas" field before comparing ratios`);
   }
   return fs.existsSync(path.join(d, 'libblas.so.3')) ? d : undefined;
 }
-let blasFetchTried = false;
 
-async function runReference(net: BenchNet, o: Options, tmp: string): Promise<RefResult> {
+async function runReference(net: BenchNet, o: Options, tmp: string, blas: string | undefined): Promise<RefResult> {
   const cfg = benchConfig(net);
   const file = path.join(tmp, `config-${net}.json`);
   fs.writeFileSync(file, JSON.stringify(cfg));
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(o.threads), OPENBLAS_NUM_THREADS: String(o.threads), PYTHONUNBUFFERED: '1' };
-  const blas = torchBlasDir(o);
   if (blas) env.LD_LIBRARY_PATH = [blas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   const script = path.join(ROOT, 'bench', 'reference', 'cvaegan_ref.py');
   const r = await runChild(o.python, [script, '--config', file, '--device', o.referenceDevice, '--threads', String(o.threads), '--steps', String(o.steps), '--warmup', String(Math.max(1, o.warmup))], env, o.timeoutS);
@@ -270,6 +269,8 @@ export async function main(argv: string[]): Promise<number> {
   const references: RefResult[] = [];
   log(`bench: ${o.levers.length ? `levers ${o.levers.join(',')}; ` : ''}backends ${o.variants.join(',')}; nets ${o.nets.join(',')}; kinds ${o.kinds.join(',')}; ${o.threads} threads; ${o.warmup} warm-up + ${o.steps} timed steps; load average ${load0.map((l) => l.toFixed(2)).join(' ')}`);
 
+  // Resolved once, and only when some net's reference will run.
+  const blas = o.reference && o.nets.some((net) => !referenceSupports(net)) ? torchBlasDir(o) : undefined;
   for (const net of o.nets) {
     if (o.reference) {
       const why = referenceSupports(net);
@@ -277,7 +278,7 @@ export async function main(argv: string[]): Promise<number> {
         references.push({ net, ok: false, error: why });
         log(`  pytorch   ${net}: skipped (${why})`);
       } else {
-        const r = await runReference(net, o, tmp);
+        const r = await runReference(net, o, tmp, blas);
         references.push(r);
         log(`  pytorch   ${net}: ${r.ok ? `${fmt(r.imagesPerSec, 2)} img/s, ${fmt(r.msPerStep, 0)} ms/step (CPU ${fmt((r.cpuMsPerStep ?? NaN) / 1000, 2)} s), ${fmt(r.peakRssMB, 0)} MB${r.peakGpuMB !== undefined ? `, GPU ${fmt(r.peakGpuMB, 0)} MB` : ''} (${r.device === 'cpu' || !r.device ? r.blas : r.device})` : r.error}`);
       }
