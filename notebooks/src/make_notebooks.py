@@ -670,7 +670,7 @@ At 3,000 steps several curves above are still rising, so the table compares the 
 const longer = readTable1(join(T.resultsRoot, T.longerRun));
 if (longer) {
   await showTable(orderingRows(longer.rows), { caption: `${T.longerRun}: model orderings after 10,000 steps (${longer.rows.filter((r) => r.kind !== 'real').map((r) => r.method).join(', ')})` });
-  await showTable(longer.rows.map((r) => ({ Method: r.method, 'top-1 (%)': Number(r.top1.toFixed(2)), realism: Number(r.realism.toFixed(3)), FID: Number(r.fid.toFixed(2)), diversity: Number(r.diversity.toFixed(4)), steps: r.steps ?? null })), { caption: `${T.longerRun}: ${longer.caption}` });
+  await showTable(comparisonRows(longer.rows), { caption: `${T.longerRun}: our numbers beside the paper's (FaceScrub). ${longer.caption}`, precision: 4 });
   if (longer.curves) await display(await vegaLiteBundle(longer.curves, { alt: `${T.longerRun}: discriminability during training` }));
 } else console.log(`no ${T.longerRun} results in ${T.resultsRoot} (run: npm run reproduce -- --dataset flowers --preset cpu --steps 10000 --results ${join(T.resultsRoot, T.longerRun)})`);
 """),
