@@ -5,7 +5,7 @@
  *   npm run reproduce -- --dataset flowers --preset cpu [--steps N] [--classes K] [--per-class N]
  *                        [--models cvae,cgan,fmcgan,cvaegan] [--out runs/x] [--results results/flowers]
  *                        [--root <dataset folder>] [--seed S] [--smoke] [--download | --no-download]
- *                        [--evaluate-only] [--no-cas]
+ *                        [--evaluate-only] [--no-cas] [--models-from runs/older]
  *   npm run reproduce -- --dataset flowers --preset cpu --plan 90   (times every model here, prints
  *                        how many steps fit 90 minutes; trains nothing)
  *
@@ -15,7 +15,9 @@
  *
  * `--evaluate-only` trains nothing: a finished run of an earlier version gets the columns added
  * since (intra-class FID, precision/recall, density/coverage, CAS) from its checkpoints; `--no-cas`
- * skips CAS, which trains one evaluator-sized classifier per model.
+ * skips CAS, which trains one evaluator-sized classifier per model. `--models-from DIR` takes the
+ * trained models of another run folder of the same settings (an older evaluator is the one
+ * difference allowed) instead of training them: a new evaluator re-measures a finished table.
  *
  * Ctrl-C stops at the next step after writing a checkpoint (a second Ctrl-C exits at once).
  */
@@ -30,13 +32,14 @@ const USAGE = `usage: npm run reproduce -- --dataset flowers|birds|faces|lfw [--
        [--per-class N] [--models cvae,cgan,fmcgan,cvaegan] [--out DIR] [--results DIR] [--root DIR] [--seed S] [--smoke]
        [--download | --no-download]   (default: a local copy, else download the official files; --no-download: never)
        [--evaluate-only]   (train nothing; add the newer metrics to a finished run from its checkpoints)  [--no-cas]
+       [--models-from DIR] (take the trained models of that run, e.g. to measure them with a new evaluator)
        npm run reproduce -- --dataset flowers --preset cpu --plan MINUTES   (measure; how many steps fit)`;
 
 async function main(): Promise<number> {
   const options = {
     dataset: { type: 'string' }, preset: { type: 'string', default: 'cpu' }, steps: { type: 'string' }, classes: { type: 'string' },
     'per-class': { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, results: { type: 'string' }, root: { type: 'string' },
-    seed: { type: 'string' }, smoke: { type: 'boolean' }, download: { type: 'boolean' }, plan: { type: 'string' }, 'evaluate-only': { type: 'boolean' }, cas: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    seed: { type: 'string' }, smoke: { type: 'boolean' }, download: { type: 'boolean' }, plan: { type: 'string' }, 'evaluate-only': { type: 'boolean' }, cas: { type: 'boolean' }, 'models-from': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } as const;
   const { values: v } = parseArgs({ allowNegative: true, options, args: joinNegativeValues(process.argv.slice(2), options) });
   if (v.help || !v.dataset) {
@@ -53,7 +56,7 @@ async function main(): Promise<number> {
     return 0;
   }
   return runStoppable((shouldStop) =>
-    reproduce({ dataset, preset: v.preset as RunPreset, smoke: v.smoke, ...n, models, out: v.out, results: v.results, root, shouldStop, evaluateOnly: v['evaluate-only'], cas: v.cas }),
+    reproduce({ dataset, preset: v.preset as RunPreset, smoke: v.smoke, ...n, models, out: v.out, results: v.results, root, shouldStop, evaluateOnly: v['evaluate-only'], cas: v.cas, modelsFrom: v['models-from'] }),
   );
 }
 

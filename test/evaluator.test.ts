@@ -78,6 +78,12 @@ test('trains to high accuracy on separable images; save/load gives the same pred
   // A finished classifier in checkpointDir is loaded, not retrained.
   const third = await trainClassifier(train.x, train.labels, K, { ...OPTS, checkpointDir: dir });
   assert.deepEqual(Array.from(third.predictAll(test_.x).probs), Array.from(p1));
+  // The same config on other images (another split, a copied folder) is refused, not returned.
+  const other = syntheticTensor(K, 24, 32, 7);
+  await assert.rejects(trainClassifier(other.x, other.labels, K, { ...OPTS, checkpointDir: dir }), /classifier at .*ev was trained on other images \(72 images; /);
+  const shuffled = Array.from(train.labels).reverse();
+  await assert.rejects(trainClassifier(train.x, shuffled, K, { ...OPTS, checkpointDir: dir }), /trained on other images/);
+  other.x.dispose();
   [ev, again, third].forEach((c) => c.dispose());
   assert.equal(tf.memory().numTensors, before, 'tensors left after training and disposing');
   tf.dispose([train.x, test_.x]);
@@ -95,6 +101,10 @@ test('a run stopped mid-training resumes from its epoch checkpoint to the same w
     trainClassifier(train.x, train.labels, K, { ...opts, checkpointDir: dir, shouldStop: () => ++batches > 2 * perEpoch + 1 }),
     (e: unknown) => e instanceof StoppedError && /stopped in epoch 3/.test(e.message) && /2 finished epoch/.test(e.message),
   );
+  // An unfinished checkpoint does not resume on other images either.
+  const other = syntheticTensor(K, 16, 32, 7);
+  await assert.rejects(trainClassifier(other.x, other.labels, K, { ...opts, checkpointDir: dir }), /trained on other images/);
+  other.x.dispose();
   const lines: string[] = [];
   const resumed = await trainClassifier(train.x, train.labels, K, { ...opts, checkpointDir: dir, log: (l) => lines.push(l) });
   assert.ok(lines.some((l) => /resumed .* after epoch 2/.test(l)), lines.join('\n'));

@@ -52,11 +52,18 @@ export interface Budget {
   curveEvery: number;
   /** Overrides of the evaluator's training settings. */
   evaluator?: Partial<ClassifierConfig>;
+  /**
+   * The CAS classifiers' settings where they differ from the evaluator's (reproduce-beyond.ts).
+   * CAS trains one classifier per model (four per table) and one on the real images, so the cpu
+   * preset keeps them at the evaluator's former 100-epoch schedule: half the cost of the 200-epoch
+   * evaluator (docs/design.md, "Why this evaluator").
+   */
+  cas?: Partial<ClassifierConfig>;
 }
 export type RunPreset = 'paper' | 'cpu' | 'tiny';
 export const BUDGETS: Record<RunPreset | 'smoke', Budget> = {
   paper: { modelPreset: 'paper', evaluatorPreset: 'paper', steps: 50_000, perClass: 100, checkpointEvery: 1000, gridEvery: 2500, diagnosticsEvery: 500, curveEvery: 5000 },
-  cpu: { modelPreset: 'cpu', evaluatorPreset: 'cpu', classes: 20, steps: 3000, perClass: 100, checkpointEvery: 200, gridEvery: 500, diagnosticsEvery: 100, curveEvery: 500 },
+  cpu: { modelPreset: 'cpu', evaluatorPreset: 'cpu', classes: 20, steps: 3000, perClass: 100, checkpointEvery: 200, gridEvery: 500, diagnosticsEvery: 100, curveEvery: 500, cas: { maxEpochs: 100, patience: 30 } },
   tiny: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 5, steps: 200, perClass: 20, checkpointEvery: 50, gridEvery: 50, diagnosticsEvery: 10, curveEvery: 50 },
   smoke: { modelPreset: 'tiny', evaluatorPreset: 'tiny', classes: 3, maxPerClass: 16, steps: 6, perClass: 4, checkpointEvery: 2, gridEvery: 3, diagnosticsEvery: 2, curveEvery: 3, evaluator: { maxEpochs: 2, batchSize: 8 } },
 };

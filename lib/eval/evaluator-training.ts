@@ -6,6 +6,7 @@
  * held-out epoch are kept), a checkpoint per epoch so a killed run resumes. It takes any labelled
  * image set, real or generated, so the data-augmentation experiment can reuse it.
  */
+import { createHash } from 'crypto';
 import * as tf from '@tensorflow/tfjs';
 import {
   addModelFiles, addTensorFile, checkCheckpointWritable, CheckpointFiles, hasCheckpoint, loadModelWeights, readCheckpointMeta, readTensorFile, writeCheckpoint,
@@ -120,9 +121,19 @@ export async function trainClassifier(
   if (labels.length !== n) throw new Error(`trainClassifier: ${n} images but ${labels.length} labels`);
   for (let i = 0; i < n; i++) if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < numClasses)) throw new Error(`trainClassifier: label ${labels[i]} at ${i} is not in 0..${numClasses - 1}`);
   const cfg = classifierConfig(preset, h, numClasses, overrides);
+  // Which images and labels it learns from: a checkpoint of the same config trained on other
+  // images (another split, a copied folder) is refused rather than returned. Checkpoints of
+  // versions before this field carry none and are taken as they are.
+  const trainedOn = createHash('sha1').update(data.data).update(new Uint8Array(Int32Array.from(labels).buffer)).digest('hex');
+  const sameImages = (meta: Record<string, unknown>) => {
+    if (meta.trainedOn !== undefined && meta.trainedOn !== trainedOn) {
+      throw new Error(`the classifier at ${dir} was trained on other images (${meta.images ?? '?'} images; these are ${n} others or in another order); use another checkpointDir or delete it`);
+    }
+  };
 
   if (dir) checkCheckpointWritable(dir); // a read-only folder fails now, not after the first epoch
   if (dir && hasCheckpoint(dir) && readCheckpointMeta(dir).done) {
+    sameImages(readCheckpointMeta(dir) as Record<string, unknown>);
     const done = await Classifier.load(dir);
     if (JSON.stringify(done.config) !== JSON.stringify(cfg)) {
       done.dispose();
@@ -161,6 +172,7 @@ export async function trainClassifier(
       if (meta.kind !== CLASSIFIER_KIND || JSON.stringify(meta.config) !== JSON.stringify(cfg)) {
         throw new Error(`${dir} holds a checkpoint of a different classifier or config; use another checkpointDir or delete it`);
       }
+      sameImages(meta as Record<string, unknown>);
       loadModelWeights(dir, 'net', net);
       opt.dispose();
       opt = tf.train.adam(cfg.learningRate);
@@ -184,7 +196,7 @@ export async function trainClassifier(
       if (!dir) return;
       const files: CheckpointFiles = new Map();
       await addModelFiles(files, 'net', net);
-      const meta: Record<string, unknown> = { kind: CLASSIFIER_KIND, step: history.length, config: cfg, history, bestEpoch, bestAccuracy: bestAcc, bestLoss, done };
+      const meta: Record<string, unknown> = { kind: CLASSIFIER_KIND, step: history.length, config: cfg, images: n, trainedOn, history, bestEpoch, bestAccuracy: bestAcc, bestLoss, done };
       if (!done) {
         meta.optimizer = await optimizerFiles(files, opt);
         meta.adamPowers = await adamPowers(opt);

@@ -28,8 +28,8 @@
  *   models/<kind>/grids/step-*.png   periodic sample grids (fixed z)
  *   grids/<kind>.png grids/real.png  final sample grids and real test images
  */
-import { join, resolve } from 'path';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { basename, join, relative, resolve, sep } from 'path';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { Batcher, toTensor } from '../../datasets/index';
 import type { DatasetName, ImageDataset } from '../../datasets/index';
@@ -71,6 +71,15 @@ export interface ReproduceOptions extends Output {
   evaluateOnly?: boolean;
   /** Train the CAS classifiers (reproduce-beyond.ts; default true). */
   cas?: boolean;
+  /**
+   * Take the trained models of this run folder instead of training them (same data, nets, budget
+   * and seeds; the evaluator may differ): a new evaluator re-measures a finished table.
+   */
+  modelsFrom?: string;
+  /** Overrides of the budget's evaluator settings (e.g. { maxEpochs: 300 }); recorded in manifest.json. */
+  evaluator?: Partial<ClassifierConfig>;
+  /** Overrides of the CAS classifiers' settings, on top of the evaluator's and the budget's. */
+  casClassifier?: Partial<ClassifierConfig>;
 }
 
 export interface TableRow extends Partial<BeyondColumns> {
@@ -173,10 +182,11 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const K = data.train.numClasses;
   const config = makeConfig(budget.modelPreset, { numClasses: K, seed });
   checkModels(kinds, config);
-  const evalBase = classifierConfig(budget.evaluatorPreset, resolution, K, { seed, ...budget.evaluator });
+  const evalBase = classifierConfig(budget.evaluatorPreset, resolution, K, { seed, ...budget.evaluator, ...opts.evaluator });
   // Small subsets (a few classes of ~20 images): at least four batches per epoch.
   const evalBatch = Math.min(evalBase.batchSize, Math.max(2, Math.floor(((1 - evalBase.heldOutFraction) * data.train.labels.length) / 4)));
   const evalConfig = { ...evalBase, batchSize: evalBatch };
+  const casConfig: ClassifierConfig = { ...evalConfig, ...budget.cas, ...opts.casClassifier };
   const countPerClass = (ds: ImageDataset) => {
     const c = new Array<number>(K).fill(0);
     ds.labels.forEach((l) => c[l]++);
@@ -196,6 +206,8 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
     seeds: { model: seed, batcher: seed, evaluation: seed, grid: 1234 },
     modelConfig: config,
     evaluator: evalConfig,
+    // Only where CAS has its own recipe, so that the folders of earlier versions still match.
+    ...(JSON.stringify(casConfig) === JSON.stringify(evalConfig) ? {} : { casClassifier: casConfig }),
   };
   const manifestPath = join(out, 'manifest.json');
   const before = readJson<typeof manifest & { createdAt: string; models: ModelKind[] }>(manifestPath);
@@ -218,6 +230,8 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const shouldStop = opts.shouldStop ?? (() => false);
   const gridClasses = Array.from({ length: Math.min(K, 10) }, (_, i) => i);
   const names = data.train.classNames;
+  if (opts.modelsFrom) adoptModels(resolve(opts.modelsFrom), out, manifest, kinds, state, { finish, log, casConfig });
+  const adopted = state.stages['models-from']?.result as AdoptedModels | undefined;
 
   // 1. The evaluator.
   if (opts.evaluateOnly && !done('evaluator')) throw new Error(`--evaluate-only: ${out} has no finished evaluator; run without it first`);
@@ -253,12 +267,12 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
       finish('reference', row);
       log(`  test accuracy ${row.top1.toFixed(1)}%, realism ${row.realism.toFixed(2)}, FID(train, test) ${row.fid.toFixed(2)}, diversity ${row.diversity.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
-    const beyond = beyondStages({ evaluator, train: data.train, test: data.test, perClass, seed, evaluatorConfig: evalConfig, evaluatorPreset: budget.evaluatorPreset, cas: opts.cas ?? true, out, done, finish, stage, log, shouldStop, result: (s) => state.stages[s]?.result });
+    const beyond = beyondStages({ evaluator, train: data.train, test: data.test, perClass, seed, evaluatorConfig: evalConfig, evaluatorPreset: budget.evaluatorPreset, casConfig, cas: opts.cas ?? true, out, done, finish, stage, log, shouldStop, result: (s) => state.stages[s]?.result });
     beyond.real();
+    let stopped = (await beyond.realCas()) === 'stopped' || shouldStop();
 
     // 3. Each model: train, then evaluate.
-    let stopped = false;
-    for (const kind of TABLE_MODELS.map((m) => m.kind).filter((k) => kinds.includes(k))) {
+    for (const kind of TABLE_MODELS.map((m) => m.kind).filter((k) => !stopped && kinds.includes(k))) {
       const label = TABLE_MODELS.find((m) => m.kind === kind)!.label;
       const dir = join(out, 'models', kind);
       if (opts.evaluateOnly && !done(`train:${kind}`)) {
@@ -322,9 +336,12 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
 
     // 4. The table, from every finished evaluation.
     const rows: TableRow[] = [state.stages.reference.result as TableRow, ...TABLE_MODELS.filter((m) => done(`eval:${m.kind}`)).map((m) => state.stages[`eval:${m.kind}`].result as TableRow)].map((r) => ({ ...r, ...beyond.columns(r) }));
-    const caption = tableCaption(manifest, evaluator, models) + beyondCaption(manifest);
+    const caption = tableCaption(manifest, evaluator, models, adopted) + beyondCaption(manifest);
     writeTable(out, rows, caption, manifest);
-    await writeStepCurves(out, models, { realTop1: reference.accuracy * 100, numClasses: K, title: `${DATASET_LABEL[dataset]}: discriminability during training` });
+    // Adopted models' curves were measured during their training, under the other run's evaluator.
+    await writeStepCurves(out, models, adopted
+      ? { realTop1: adopted.evaluatorTop1, numClasses: K, title: `${DATASET_LABEL[dataset]}: discriminability during training (under the evaluator of ${adopted.runName}, ${adopted.evaluatorTop1.toFixed(1)}% on real)` }
+      : { realTop1: reference.accuracy * 100, numClasses: K, title: `${DATASET_LABEL[dataset]}: discriminability during training` });
     log(`\n${tableText(displayRows(rows), { caption, precision: 4 })}`);
     if (rows.length > 2) log(orderingText(rows));
     if (opts.results) publish(out, resolve(opts.results), models);
@@ -349,14 +366,70 @@ type Manifest = {
   evaluator: ClassifierConfig;
 };
 
-function tableCaption(m: Manifest, ev: Classifier, models: ModelKind[]): string {
+/** What --models-from took from the other run (state.json's 'models-from' stage). */
+interface AdoptedModels {
+  from: string;
+  runName: string;
+  models: ModelKind[];
+  /** The other run's evaluator on the real test images, percent: its step curves are under it. */
+  evaluatorTop1: number;
+  evaluatorEpochs: number;
+}
+
+/**
+ * --models-from: the trained models of another run folder of the same data, nets, budget and
+ * seeds (only the evaluator and CAS settings may differ), so that a new evaluator re-measures a
+ * finished table without retraining. Copies models/<kind>/ (checkpoint, losses.jsonl with the step
+ * curves measured during training, grids) and marks train:<kind> done; a CAS classifier comes too
+ * where its config is this run's, and the other run's evaluator becomes the real row's CAS
+ * classifier (cas-real/) where it is this run's CAS recipe. Nothing is overwritten.
+ */
+function adoptModels(src: string, out: string, manifest: Record<string, unknown>, kinds: readonly ModelKind[], state: RunState,
+  ctx: { finish(stage: string, result: unknown): void; log(line: string): void; casConfig: ClassifierConfig }): void {
+  if (src === out) throw new Error(`--models-from: ${src} is this run's own folder`);
+  const theirs = readJson<Record<string, unknown>>(join(src, 'manifest.json'));
+  if (!theirs) throw new Error(`--models-from: ${src} has no manifest.json (not a run folder of npm run reproduce)`);
+  const { createdAt: _c, models: _m, evaluator: theirEvaluator, casClassifier: theirCas, ...theirRest } = theirs;
+  const { evaluator: _e, casClassifier: _k, ...ourRest } = manifest;
+  const diff = differences(ourRest, theirRest);
+  if (diff.length) throw new Error(`--models-from: ${src} is a run of other settings (only the evaluator may differ):\n  ${diff.join('\n  ')}`);
+  const theirState = readJson<RunState>(join(src, 'state.json')) ?? { stages: {} };
+  const reference = theirState.stages.reference?.result as TableRow | undefined;
+  if (!reference) throw new Error(`--models-from: ${src} has no finished evaluator and reference row`);
+  const sameCas = JSON.stringify(theirCas ?? theirEvaluator) === JSON.stringify(ctx.casConfig);
+  const adopted: ModelKind[] = [];
+  for (const kind of kinds) {
+    const trained = theirState.stages[`train:${kind}`];
+    if (state.stages[`train:${kind}`]?.done || !trained?.done) continue;
+    const from = join(src, 'models', kind);
+    const to = join(out, 'models', kind);
+    if (existsSync(to)) throw new Error(`--models-from: ${to} exists already and train:${kind} is not done; delete it or use another --out`);
+    cpSync(from, to, { recursive: true, filter: (p) => sameCas || relative(from, p).split(sep)[0] !== 'cas' });
+    ctx.finish(`train:${kind}`, { ...(trained.result as object), from: src });
+    adopted.push(kind);
+    ctx.log(`== train:${kind}: taken from ${from}${sameCas ? ' (with its CAS classifier)' : ''}`);
+  }
+  if (JSON.stringify(theirEvaluator) === JSON.stringify(ctx.casConfig) && theirState.stages.evaluator?.done && !existsSync(join(out, 'cas-real'))) {
+    cpSync(join(src, 'evaluator'), join(out, 'cas-real'), { recursive: true });
+    ctx.log(`== cas:real: ${src}'s evaluator is this run's CAS recipe on the real images; taken`);
+  }
+  const before = state.stages['models-from']?.result as AdoptedModels | undefined;
+  if (before && before.from !== src) throw new Error(`--models-from: this run took its models from ${before.from}, not ${src}`);
+  const ev = theirEvaluator as ClassifierConfig;
+  ctx.finish('models-from', { from: src, runName: basename(src), models: [...new Set([...(before?.models ?? []), ...adopted])], evaluatorTop1: reference.top1, evaluatorEpochs: ev.maxEpochs } satisfies AdoptedModels);
+}
+
+function tableCaption(m: Manifest, ev: Classifier, models: ModelKind[], adopted?: AdoptedModels): string {
   const arch = ev.config.arch;
+  const from = adopted
+    ? ` The models (${adopted.models.join(', ')}) were trained in ${adopted.runName} and measured here with this run's evaluator; their step curves were measured during training under that run's ${adopted.evaluatorEpochs}-epoch evaluator (${adopted.evaluatorTop1.toFixed(1)}% on the real test images).`
+    : '';
   return `Table 1 reproduction: ${DATASET_LABEL[m.dataset]}, preset ${m.preset}${m.smoke ? ' (smoke: tiny networks, few images)' : ''}. ` +
     `${m.classes.count} of ${m.classes.of} classes in the copy used (${m.classes.rule}), ${m.resolution}x${m.resolution} px; ` +
     `per-class 80/20 split: ${m.split.train} train / ${m.split.test} test images. ` +
     `Each model (${models.join(', ')}): ${m.budget.steps} steps of batch ${m.budget.batchSize}, seed ${m.seeds.model}, same batches. ` +
     `${m.budget.perClass} generated images per class. Evaluator: conv ${[...arch.stem, ...arch.blocks].join('-')}, f = ${arch.features}, ` +
-    `trained on the train split (best held-out epoch ${ev.bestEpoch + 1}); Real data row = its numbers on the test split, FID of train vs test.`;
+    `${ev.config.maxEpochs} epochs at most on the train split (best held-out epoch ${ev.bestEpoch + 1}); Real data row = its numbers on the test split, FID of train vs test.${from}`;
 }
 
 /** Rows with readable headers and rounded values (terminal and markdown). */
