@@ -80,6 +80,12 @@ test('--models-from measures another run\'s trained models with this run\'s eval
   // Rerunning the same command redoes nothing and gives the same table.
   const r2 = await reproduce({ dataset: 'faces', preset: 'cpu', smoke: true, root: data, out, models: [...kinds], modelsFrom: old, casClassifier: { maxEpochs: 1 }, log: () => {}, progressStream: sink });
   assert.deepEqual(r2.rows, r.rows);
+
+  // Without CAS nothing of it is taken or trained.
+  const noCas = join(work, 'no-cas');
+  const r3 = await reproduce({ dataset: 'faces', preset: 'cpu', smoke: true, root: data, out: noCas, models: [...kinds], modelsFrom: old, cas: false, casClassifier: { maxEpochs: 1 }, log: () => {}, progressStream: sink });
+  assert.ok(!existsSync(join(noCas, 'cas-real')));
+  assert.deepEqual(r3.rows.map((x) => x.cas), [null, null, null]);
 });
 
 test('--models-from refuses a run of other settings and a folder that is no run, and copies nothing', async () => {

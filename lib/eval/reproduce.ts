@@ -230,7 +230,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const shouldStop = opts.shouldStop ?? (() => false);
   const gridClasses = Array.from({ length: Math.min(K, 10) }, (_, i) => i);
   const names = data.train.classNames;
-  if (opts.modelsFrom) adoptModels(resolve(opts.modelsFrom), out, manifest, kinds, state, { finish, log, casConfig });
+  if (opts.modelsFrom) adoptModels(resolve(opts.modelsFrom), out, manifest, kinds, state, { finish, log, casConfig, cas: opts.cas ?? true });
   const adopted = state.stages['models-from']?.result as AdoptedModels | undefined;
 
   // 1. The evaluator.
@@ -385,7 +385,7 @@ interface AdoptedModels {
  * classifier (cas-real/) where it is this run's CAS recipe. Nothing is overwritten.
  */
 function adoptModels(src: string, out: string, manifest: Record<string, unknown>, kinds: readonly ModelKind[], state: RunState,
-  ctx: { finish(stage: string, result: unknown): void; log(line: string): void; casConfig: ClassifierConfig }): void {
+  ctx: { finish(stage: string, result: unknown): void; log(line: string): void; casConfig: ClassifierConfig; cas: boolean }): void {
   if (src === out) throw new Error(`--models-from: ${src} is this run's own folder`);
   const theirs = readJson<Record<string, unknown>>(join(src, 'manifest.json'));
   if (!theirs) throw new Error(`--models-from: ${src} has no manifest.json (not a run folder of npm run reproduce)`);
@@ -407,9 +407,9 @@ function adoptModels(src: string, out: string, manifest: Record<string, unknown>
     cpSync(from, to, { recursive: true, filter: (p) => sameCas || relative(from, p).split(sep)[0] !== 'cas' });
     ctx.finish(`train:${kind}`, { ...(trained.result as object), from: src });
     adopted.push(kind);
-    ctx.log(`== train:${kind}: taken from ${from}${sameCas ? ' (with its CAS classifier)' : ''}`);
+    ctx.log(`== train:${kind}: taken from ${from}${sameCas && existsSync(join(from, 'cas')) ? ' (with its CAS classifier)' : ''}`);
   }
-  if (JSON.stringify(theirEvaluator) === JSON.stringify(ctx.casConfig) && theirState.stages.evaluator?.done && !existsSync(join(out, 'cas-real'))) {
+  if (ctx.cas && JSON.stringify(theirEvaluator) === JSON.stringify(ctx.casConfig) && theirState.stages.evaluator?.done && !existsSync(join(out, 'cas-real'))) {
     cpSync(join(src, 'evaluator'), join(out, 'cas-real'), { recursive: true });
     ctx.log(`== cas:real: ${src}'s evaluator is this run's CAS recipe on the real images; taken`);
   }
