@@ -132,8 +132,9 @@ export async function trainClassifier(
   };
 
   if (dir) checkCheckpointWritable(dir); // a read-only folder fails now, not after the first epoch
-  if (dir && hasCheckpoint(dir) && readCheckpointMeta(dir).done) {
-    sameImages(readCheckpointMeta(dir) as Record<string, unknown>);
+  const found = dir && hasCheckpoint(dir) ? (readCheckpointMeta(dir) as Record<string, unknown>) : undefined;
+  if (dir && found?.done) {
+    sameImages(found);
     const done = await Classifier.load(dir);
     if (JSON.stringify(done.config) !== JSON.stringify(cfg)) {
       done.dispose();

@@ -131,12 +131,26 @@ export async function classificationAccuracyScore(
     labels.fill(c, n, n + counts[c]);
     n += counts[c];
   }
-  const clf = await trainClassifier({ data, shape: [total, R, R, 3] }, labels, K, {
+  return trainedClassifierScore({ data, shape: [total, R, R, 3] }, labels, K, test, opts);
+}
+
+/**
+ * A classifier of `opts.config` trained on `images` (generated, or the real training images for
+ * the real row), then its top-1 on the real test images. Resumable through checkpointDir.
+ */
+export async function trainedClassifierScore(
+  images: ImageBatch,
+  labels: ArrayLike<number>,
+  numClasses: number,
+  test: { images: ImageBatch; labels: ArrayLike<number> },
+  opts: { config: ClassifierConfig; preset: ClassifierPreset; checkpointDir?: string; log?(l: string): void; shouldStop?(): boolean },
+): Promise<CasResult> {
+  const clf = await trainClassifier(images, labels, numClasses, {
     ...opts.config, preset: opts.preset, checkpointDir: opts.checkpointDir, log: opts.log, shouldStop: opts.shouldStop,
   });
   try {
     const { probs, n: m } = clf.predictAll(test.images);
-    return { cas: top1Accuracy({ data: probs, rows: m, cols: K }, test.labels), trainImages: total, epochs: clf.history.length, bestEpoch: clf.bestEpoch };
+    return { cas: top1Accuracy({ data: probs, rows: m, cols: numClasses }, test.labels), trainImages: labels.length, epochs: clf.history.length, bestEpoch: clf.bestEpoch };
   } finally {
     clf.dispose();
   }

@@ -20,9 +20,8 @@ import type { ImageDataset } from '../../datasets/index';
 import { loadModel } from '../model/factory';
 import type { ModelKind } from '../model/interface';
 import { Classifier, ClassifierConfig, ClassifierPreset, datasetImages } from './evaluator';
-import { StoppedError, trainClassifier } from './evaluator-training';
-import { top1Accuracy } from './metrics';
-import { beyondMetrics, BeyondMetrics, CasResult, classificationAccuracyScore, countPerClass, generatedFeatures, realFeatures } from './measure-beyond';
+import { StoppedError } from './evaluator-training';
+import { beyondMetrics, BeyondMetrics, CasResult, classificationAccuracyScore, countPerClass, generatedFeatures, realFeatures, trainedClassifierScore } from './measure-beyond';
 
 /** The table columns these stages add; null where a stage has not run (e.g. CAS switched off). */
 export interface BeyondColumns {
@@ -80,17 +79,11 @@ export function beyondStages(ctx: BeyondContext) {
       ctx.stage('cas:real', `the CAS recipe (${ctx.casConfig.maxEpochs} epochs, the evaluator's ${ctx.evaluatorConfig.maxEpochs}) trained on the ${n} real training images, tested on the real test images`);
       const t0 = Date.now();
       try {
-        const clf = await trainClassifier(datasetImages(ctx.train), ctx.train.labels, K, {
-          ...ctx.casConfig, preset: ctx.evaluatorPreset, checkpointDir: join(ctx.out, 'cas-real'), log: (l) => ctx.log(`  ${l}`), shouldStop: ctx.shouldStop,
+        const r = await trainedClassifierScore(datasetImages(ctx.train), ctx.train.labels, K, { images: datasetImages(ctx.test), labels: ctx.test.labels }, {
+          config: ctx.casConfig, preset: ctx.evaluatorPreset, checkpointDir: join(ctx.out, 'cas-real'), log: (l) => ctx.log(`  ${l}`), shouldStop: ctx.shouldStop,
         });
-        try {
-          const { probs, n: m } = clf.predictAll(datasetImages(ctx.test));
-          const r: CasResult = { cas: top1Accuracy({ data: probs, rows: m, cols: K }, ctx.test.labels), trainImages: n, epochs: clf.history.length, bestEpoch: clf.bestEpoch };
-          ctx.finish('cas:real', r);
-          ctx.log(`  CAS of the real images ${(100 * r.cas).toFixed(1)}% (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-        } finally {
-          clf.dispose();
-        }
+        ctx.finish('cas:real', r);
+        ctx.log(`  CAS of the real images ${(100 * r.cas).toFixed(1)}% (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
         return 'done';
       } catch (e) {
         if (!(e instanceof StoppedError)) throw e;

@@ -230,7 +230,8 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const shouldStop = opts.shouldStop ?? (() => false);
   const gridClasses = Array.from({ length: Math.min(K, 10) }, (_, i) => i);
   const names = data.train.classNames;
-  if (opts.modelsFrom) adoptModels(resolve(opts.modelsFrom), out, manifest, kinds, state, { finish, log, casConfig, cas: opts.cas ?? true });
+  const withCas = opts.cas ?? true;
+  if (opts.modelsFrom) adoptModels(resolve(opts.modelsFrom), out, manifest, kinds, state, { finish, log, casConfig, cas: withCas });
   const adopted = state.stages['models-from']?.result as AdoptedModels | undefined;
 
   // 1. The evaluator.
@@ -267,7 +268,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
       finish('reference', row);
       log(`  test accuracy ${row.top1.toFixed(1)}%, realism ${row.realism.toFixed(2)}, FID(train, test) ${row.fid.toFixed(2)}, diversity ${row.diversity.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
-    const beyond = beyondStages({ evaluator, train: data.train, test: data.test, perClass, seed, evaluatorConfig: evalConfig, evaluatorPreset: budget.evaluatorPreset, casConfig, cas: opts.cas ?? true, out, done, finish, stage, log, shouldStop, result: (s) => state.stages[s]?.result });
+    const beyond = beyondStages({ evaluator, train: data.train, test: data.test, perClass, seed, evaluatorConfig: evalConfig, evaluatorPreset: budget.evaluatorPreset, casConfig, cas: withCas, out, done, finish, stage, log, shouldStop, result: (s) => state.stages[s]?.result });
     beyond.real();
     let stopped = (await beyond.realCas()) === 'stopped' || shouldStop();
 
@@ -396,6 +397,8 @@ function adoptModels(src: string, out: string, manifest: Record<string, unknown>
   const theirState = readJson<RunState>(join(src, 'state.json')) ?? { stages: {} };
   const reference = theirState.stages.reference?.result as TableRow | undefined;
   if (!reference) throw new Error(`--models-from: ${src} has no finished evaluator and reference row`);
+  const before = state.stages['models-from']?.result as AdoptedModels | undefined;
+  if (before && before.from !== src) throw new Error(`--models-from: this run took its models from ${before.from}, not ${src}`);
   const sameCas = JSON.stringify(theirCas ?? theirEvaluator) === JSON.stringify(ctx.casConfig);
   const adopted: ModelKind[] = [];
   for (const kind of kinds) {
@@ -413,8 +416,6 @@ function adoptModels(src: string, out: string, manifest: Record<string, unknown>
     cpSync(join(src, 'evaluator'), join(out, 'cas-real'), { recursive: true });
     ctx.log(`== cas:real: ${src}'s evaluator is this run's CAS recipe on the real images; taken`);
   }
-  const before = state.stages['models-from']?.result as AdoptedModels | undefined;
-  if (before && before.from !== src) throw new Error(`--models-from: this run took its models from ${before.from}, not ${src}`);
   const ev = theirEvaluator as ClassifierConfig;
   ctx.finish('models-from', { from: src, runName: basename(src), models: [...new Set([...(before?.models ?? []), ...adopted])], evaluatorTop1: reference.top1, evaluatorEpochs: ev.maxEpochs } satisfies AdoptedModels);
 }
