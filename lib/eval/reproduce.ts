@@ -11,7 +11,7 @@
  *   train:<kind>       each model of TABLE_MODELS, same data, batches, seed and number of steps
  *   eval:<kind>        N generated images per class through the evaluator; the model's sample grid
  *
- * then writes table.json, table.csv, table.md and grids/<kind>.png. Rerunning the same command
+ * then writes table.json, table.csv, table.md (table-files.ts) and grids/<kind>.png. Rerunning the same command
  * skips finished stages and resumes an unfinished one from its checkpoint (training: lib/train/loop.ts;
  * evaluator: one checkpoint per epoch), so a kill at any point loses at most one checkpoint
  * interval. manifest.json records what the run is (config, seeds, classes, split, budget); a
@@ -47,7 +47,12 @@ import { Classifier, ClassifierConfig, classifierConfig, datasetImages } from '.
 import { StoppedError, trainClassifier } from './evaluator-training';
 import { evaluate, Evaluation, realFid, referenceStats } from './measure';
 import { loadSplit, TEST_FRACTION } from './splits';
-import { beyondCaption, BeyondColumns, beyondStages } from './reproduce-beyond';
+import { beyondCaption, beyondStages } from './reproduce-beyond';
+import { adoptModels, AdoptedModels, differences, readJson, RunState } from './models-from';
+import { displayRows, orderingText, publish, TableRow, writeTable } from './table-files';
+
+export { orderings } from './table-files';
+export type { TableRow } from './table-files';
 
 export interface ReproduceOptions extends Output {
   /** flowers | birds | faces (or flowers102 | cub200). */
@@ -82,22 +87,6 @@ export interface ReproduceOptions extends Output {
   casClassifier?: Partial<ClassifierConfig>;
 }
 
-export interface TableRow extends Partial<BeyondColumns> {
-  method: string;
-  kind: ModelKind | 'real';
-  /** Discriminability: evaluator top-1 accuracy, percent. */
-  top1: number;
-  /** exp(E KL(p(y|x) || p(y))) under the evaluator. */
-  realism: number;
-  fid: number;
-  /** Within-class mean pairwise RMS distance (images in [-1, 1]). */
-  diversity: number;
-  /** Images measured. */
-  images: number;
-  steps: number | null;
-  /** Training time of the model (sum of step times), minutes. */
-  trainMinutes: number | null;
-}
 
 export interface ReproduceResult {
   out: string;
@@ -106,14 +95,6 @@ export interface ReproduceResult {
   caption: string;
 }
 
-interface StageRecord {
-  done: boolean;
-  finishedAt?: string;
-  result?: unknown;
-}
-interface RunState {
-  stages: Record<string, StageRecord>;
-}
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
@@ -136,19 +117,6 @@ export function probeBatch(ds: ImageDataset, size = 64): { x: tf.Tensor4D; label
   return { x: toTensor(ds, idx), labels: idx.map((i) => ds.labels[i]) };
 }
 
-function readJson<T>(path: string): T | undefined {
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
-}
-
-/** The keys of two JSON values that differ, as dotted paths. */
-function differences(a: unknown, b: unknown, path = ''): string[] {
-  if (JSON.stringify(a) === JSON.stringify(b)) return [];
-  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-    return keys.flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
-  }
-  return [`${path || '(root)'}: ${JSON.stringify(b)?.slice(0, 80)} before, ${JSON.stringify(a)?.slice(0, 80)} now`];
-}
 
 /** Which of `kinds` can be built now (createModel throws for an unregistered kind). */
 export function checkModels(kinds: readonly ModelKind[], config: ModelConfig): void {
@@ -367,58 +335,6 @@ type Manifest = {
   evaluator: ClassifierConfig;
 };
 
-/** What --models-from took from the other run (state.json's 'models-from' stage). */
-interface AdoptedModels {
-  from: string;
-  runName: string;
-  models: ModelKind[];
-  /** The other run's evaluator on the real test images, percent: its step curves are under it. */
-  evaluatorTop1: number;
-  evaluatorEpochs: number;
-}
-
-/**
- * --models-from: the trained models of another run folder of the same data, nets, budget and
- * seeds (only the evaluator and CAS settings may differ), so that a new evaluator re-measures a
- * finished table without retraining. Copies models/<kind>/ (checkpoint, losses.jsonl with the step
- * curves measured during training, grids) and marks train:<kind> done; a CAS classifier comes too
- * where its config is this run's, and the other run's evaluator becomes the real row's CAS
- * classifier (cas-real/) where it is this run's CAS recipe. Nothing is overwritten.
- */
-function adoptModels(src: string, out: string, manifest: Record<string, unknown>, kinds: readonly ModelKind[], state: RunState,
-  ctx: { finish(stage: string, result: unknown): void; log(line: string): void; casConfig: ClassifierConfig; cas: boolean }): void {
-  if (src === out) throw new Error(`--models-from: ${src} is this run's own folder`);
-  const theirs = readJson<Record<string, unknown>>(join(src, 'manifest.json'));
-  if (!theirs) throw new Error(`--models-from: ${src} has no manifest.json (not a run folder of npm run reproduce)`);
-  const { createdAt: _c, models: _m, evaluator: theirEvaluator, casClassifier: theirCas, ...theirRest } = theirs;
-  const { evaluator: _e, casClassifier: _k, ...ourRest } = manifest;
-  const diff = differences(ourRest, theirRest);
-  if (diff.length) throw new Error(`--models-from: ${src} is a run of other settings (only the evaluator may differ):\n  ${diff.join('\n  ')}`);
-  const theirState = readJson<RunState>(join(src, 'state.json')) ?? { stages: {} };
-  const reference = theirState.stages.reference?.result as TableRow | undefined;
-  if (!reference) throw new Error(`--models-from: ${src} has no finished evaluator and reference row`);
-  const before = state.stages['models-from']?.result as AdoptedModels | undefined;
-  if (before && before.from !== src) throw new Error(`--models-from: this run took its models from ${before.from}, not ${src}`);
-  const sameCas = JSON.stringify(theirCas ?? theirEvaluator) === JSON.stringify(ctx.casConfig);
-  const adopted: ModelKind[] = [];
-  for (const kind of kinds) {
-    const trained = theirState.stages[`train:${kind}`];
-    if (state.stages[`train:${kind}`]?.done || !trained?.done) continue;
-    const from = join(src, 'models', kind);
-    const to = join(out, 'models', kind);
-    if (existsSync(to)) throw new Error(`--models-from: ${to} exists already and train:${kind} is not done; delete it or use another --out`);
-    cpSync(from, to, { recursive: true, filter: (p) => sameCas || relative(from, p).split(sep)[0] !== 'cas' });
-    ctx.finish(`train:${kind}`, { ...(trained.result as object), from: src });
-    adopted.push(kind);
-    ctx.log(`== train:${kind}: taken from ${from}${sameCas && existsSync(join(from, 'cas')) ? ' (with its CAS classifier)' : ''}`);
-  }
-  if (ctx.cas && JSON.stringify(theirEvaluator) === JSON.stringify(ctx.casConfig) && theirState.stages.evaluator?.done && !existsSync(join(out, 'cas-real'))) {
-    cpSync(join(src, 'evaluator'), join(out, 'cas-real'), { recursive: true });
-    ctx.log(`== cas:real: ${src}'s evaluator is this run's CAS recipe on the real images; taken`);
-  }
-  const ev = theirEvaluator as ClassifierConfig;
-  ctx.finish('models-from', { from: src, runName: basename(src), models: [...new Set([...(before?.models ?? []), ...adopted])], evaluatorTop1: reference.top1, evaluatorEpochs: ev.maxEpochs } satisfies AdoptedModels);
-}
 
 function tableCaption(m: Manifest, ev: Classifier, models: ModelKind[], adopted?: AdoptedModels): string {
   const arch = ev.config.arch;
@@ -431,88 +347,4 @@ function tableCaption(m: Manifest, ev: Classifier, models: ModelKind[], adopted?
     `Each model (${models.join(', ')}): ${m.budget.steps} steps of batch ${m.budget.batchSize}, seed ${m.seeds.model}, same batches. ` +
     `${m.budget.perClass} generated images per class. Evaluator: conv ${[...arch.stem, ...arch.blocks].join('-')}, f = ${arch.features}, ` +
     `${ev.config.maxEpochs} epochs at most on the train split (best held-out epoch ${ev.bestEpoch + 1}); Real data row = its numbers on the test split, FID of train vs test.${from}`;
-}
-
-/** Rows with readable headers and rounded values (terminal and markdown). */
-function displayRows(rows: TableRow[]): Record<string, string | number | null>[] {
-  return rows.map((r) => ({
-    Method: r.method,
-    'Top-1 (%)': round(r.top1, 2),
-    Realism: round(r.realism, 3),
-    FID: round(r.fid, 2),
-    Diversity: round(r.diversity, 4),
-    ...(r.intraFid === undefined ? {} : { 'Intra-FID': nround(r.intraFid, 2), Precision: nround(r.precision, 3), Recall: nround(r.recall, 3), Density: nround(r.density, 3), Coverage: nround(r.coverage, 3), 'CAS (%)': nround(r.cas, 2) }),
-    Images: r.images,
-    Steps: r.steps,
-    'Train (min)': r.trainMinutes === null ? null : round(r.trainMinutes, 1),
-  }));
-}
-
-/**
- * The models ranked per metric, best first, as text: higher is better for top-1 and realism, lower
- * for FID; for diversity, closer to the real test images' diversity is better (more is not: noise
- * is maximally diverse; much less is mode collapse).
- */
-export function orderings(rows: readonly TableRow[]): Record<'top1' | 'realism' | 'fid' | 'diversity', string> {
-  const real = rows.find((r) => r.kind === 'real');
-  const models = rows.filter((r) => r.kind !== 'real');
-  // Equal values (e.g. every model at chance) are joined by '=', not ranked.
-  const rank = (key: (r: TableRow) => number, show: (r: TableRow) => string) =>
-    [...models]
-      .sort((a, b) => key(a) - key(b))
-      .map((r, i, all) => `${i === 0 ? '' : key(r) === key(all[i - 1]) ? ' = ' : ' > '}${r.method} (${show(r)})`)
-      .join('');
-  return {
-    top1: rank((r) => -r.top1, (r) => r.top1.toFixed(1)),
-    realism: rank((r) => -r.realism, (r) => r.realism.toFixed(2)),
-    fid: rank((r) => r.fid, (r) => r.fid.toFixed(2)),
-    diversity: rank((r) => Math.abs(r.diversity - (real ? real.diversity : 0)), (r) => r.diversity.toFixed(3)),
-  };
-}
-
-function orderingText(rows: readonly TableRow[]): string {
-  const o = orderings(rows);
-  const real = rows.find((r) => r.kind === 'real');
-  return [
-    `Top-1 (higher is better): ${o.top1}`,
-    `Realism (higher is better): ${o.realism}`,
-    `FID (lower is better): ${o.fid}`,
-    `Diversity (closest to the real ${real ? real.diversity.toFixed(3) : '?'} first): ${o.diversity}`,
-  ].join('\n');
-}
-
-function round(v: number, digits: number): number {
-  return Number.isFinite(v) ? Number(v.toFixed(digits)) : v;
-}
-const nround = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? null : round(v, digits));
-
-function markdownTable(rows: Record<string, string | number | null>[]): string {
-  const cols = Object.keys(rows[0]);
-  const cell = (v: string | number | null) => (v === null ? '' : String(v));
-  return [`| ${cols.join(' | ')} |`, `|${cols.map((c) => (c === 'Method' ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${cols.map((c) => cell(r[c])).join(' | ')} |`)].join('\n') + '\n';
-}
-
-function writeTable(out: string, rows: TableRow[], caption: string, manifest: object): void {
-  writeJsonAtomic(join(out, 'table.json'), { caption, columns: Object.keys(rows[0]), rows, orderings: orderings(rows), manifest });
-  saveCsv(rows as unknown as Record<string, string | number | null>[], join(out, 'table.csv'));
-  const order = rows.length > 2 ? `\nOrdering:\n\n${orderingText(rows).split('\n').map((l) => `- ${l}`).join('\n')}\n` : '';
-  writeFileSync(join(out, 'table.md'), `${caption}\n\n${markdownTable(displayRows(rows))}${order}`);
-}
-
-/**
- * Copies the small outputs to a results folder (for committing): tables, manifest, final grids,
- * each model's loss chart, and its loss log with values rounded to 4 significant digits (about a
- * third of the size; enough to plot).
- */
-function publish(out: string, dest: string, models: ModelKind[]): void {
-  mkdirSync(join(dest, 'grids'), { recursive: true });
-  for (const f of ['table.json', 'table.csv', 'table.md', 'manifest.json', 'discriminability.json', 'discriminability.png']) if (existsSync(join(out, f))) copyFileSync(join(out, f), join(dest, f));
-  for (const g of existsSync(join(out, 'grids')) ? readdirSync(join(out, 'grids')) : []) copyFileSync(join(out, 'grids', g), join(dest, 'grids', g));
-  const r4 = (o: Record<string, number> | undefined) => o && Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Number.isFinite(v) ? Number(v.toPrecision(4)) : v]));
-  for (const k of models) {
-    const dir = join(out, 'models', k);
-    if (existsSync(join(dir, 'losses.png'))) copyFileSync(join(dir, 'losses.png'), join(dest, `losses-${k}.png`));
-    const records = readLossLog(join(dir, 'losses.jsonl'));
-    if (records.length) writeFileSync(join(dest, `losses-${k}.jsonl`), records.map((r) => JSON.stringify({ step: r.step, losses: r4(r.losses), metrics: r4(r.metrics), ...(r.diagnostics ? { diagnostics: r4(r.diagnostics) } : {}) }) + '\n').join(''));
-  }
 }
