@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
-import { describeBackend, gpuWorkDone, initBackend, installLeanBackprop } from '../lib/backend/index';
+import { describeBackend, gpuWorkDone, initBackend, installLeanBackprop, nativeEnvironment } from '../lib/backend/index';
 import { createModel, ModelKind, trainStepAsync } from '../lib/model/factory';
 import { BenchNet, benchConfig, LEVERS } from './configs';
 
@@ -159,6 +159,7 @@ export async function runJob(job: BenchJob): Promise<BenchResult> {
     if (job.backend === 'node') {
       // Registers the "tensorflow" backend; without a build this throws MODULE_NOT_FOUND, which
       // the parent reports as the reason the backend was skipped.
+      nativeEnvironment();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(nativeBindingPath());
     }

@@ -135,14 +135,26 @@ function whyNotBuilt(): string {
   }
 }
 
+/**
+ * TensorFlow settings read when its library loads; call before requiring a native build. A user's
+ * own values win.
+ */
+export function nativeEnvironment(): void {
+  // TensorFlow's C++ logging (CPU feature notes, oneDNN banner) goes to stderr; keep warnings and errors.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+  // TensorFlow turns its oneDNN kernels on by itself only on CPUs with AVX-512 VNNI/BF16 or AMX;
+  // elsewhere (e.g. AVX2-only AMD EPYC) it runs Eigen's, whose convolution gradients are 3-5x
+  // slower at the cpu preset's shapes (docs/design.md "Issue 18", oneDNN).
+  process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
+}
+
 /** Loads the tfjs-node(-gpu) native binding, if installed, and returns why not otherwise. */
 function loadNative(pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node'): string | undefined {
   if (pkg === '@tensorflow/tfjs-node' && nativeOptOut()) return `CVAEGAN_NATIVE=${process.env.CVAEGAN_NATIVE}: the native backend is switched off`;
   if (tf.findBackendFactory('tensorflow') != null) return undefined;
   const built = pkg === '@tensorflow/tfjs-node' ? nativeBuildPath() : nativeGpuBuildPath();
   if (built) {
-    // TensorFlow's C++ logging (CPU feature notes, oneDNN banner) goes to stderr; keep warnings and errors.
-    process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+    nativeEnvironment();
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(built);
