@@ -7,7 +7,8 @@ import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend/index';
 import { makeConfig } from '../lib/model/config';
-import { Classifier, classifierConfig, toBytes } from '../lib/eval/evaluator';
+import { buildClassifierNet, Classifier, classifierConfig, subsetBytes, toBytes } from '../lib/eval/evaluator';
+import { Rng } from '../lib/model/rng';
 import { heldOutSplit, StoppedError, trainClassifier } from '../lib/eval/evaluator-training';
 import { evaluate, referenceStats } from '../lib/eval/measure';
 import type { GenerativeModel } from '../lib/model/factory';
@@ -46,6 +47,7 @@ test('classifier config: presets, overrides, validation', () => {
   assert.throws(() => classifierConfig('cpu', 48, 5), /resolution/);
   assert.throws(() => classifierConfig('cpu', 32, 1), /numClasses/);
   assert.throws(() => classifierConfig('cpu', 32, 5, { heldOutFraction: 1 }), /heldOutFraction/);
+  assert.throws(() => classifierConfig('cpu', 32, 5, { ema: 1 }), /ema/);
 });
 
 test('held-out split: per class, disjoint, deterministic', () => {
@@ -144,6 +146,65 @@ test('the regularisers (seeded dropout, cosine schedule, weight decay, label smo
   assert.ok(tf.max(tf.abs(tf.sub(mean, both.probs))).dataSync()[0] < 1e-6);
   tf.dispose([x, both.probs, both.features, a.probs, a.features, b.probs, b.features, mean]);
   [straight, resumed, noDrop].forEach((c) => c.dispose());
+  train.x.dispose();
+});
+
+test('Polyak averaging (ema): the kept net is the average of the per-batch weights, computed by hand; a resumed averaged run equals an uninterrupted one; no tensors leak', async () => {
+  await initBackend();
+  const train = syntheticTensor(K, 16);
+  // One full batch per epoch and no held-out images (the last epoch is kept), so the weights after
+  // batch t are those of a plain run of t epochs: the first epochs of a longer run are the same.
+  const opts = { ...OPTS, batchSize: 48, heldOutFraction: 0 };
+  const before = tf.memory().numTensors;
+  const weightsOf = (c: Classifier) => c.net.getWeights().map((t) => Float64Array.from(t.dataSync()));
+  const init = buildClassifierNet(classifierConfig('tiny', 32, K, opts), new Rng(classifierConfig('tiny', 32, K).seed));
+  const w0 = init.getWeights().map((t) => Float64Array.from(t.dataSync()));
+  init.dispose();
+  const plain = [];
+  for (const maxEpochs of [1, 2, 3]) {
+    const c = await trainClassifier(train.x, train.labels, K, { ...opts, maxEpochs });
+    plain.push(weightsOf(c));
+    c.dispose();
+  }
+  const d = 0.6;
+  const averaged = await trainClassifier(train.x, train.labels, K, { ...opts, maxEpochs: 3, ema: d });
+  const got = weightsOf(averaged);
+  let maxErr = 0;
+  let moved = 0;
+  for (let i = 0; i < w0.length; i++) {
+    for (let j = 0; j < w0[i].length; j++) {
+      // a_3 = d^3 w0 + d^2 (1-d) w1 + d (1-d) w2 + (1-d) w3: batch-norm statistics included.
+      const want = d ** 3 * w0[i][j] + d ** 2 * (1 - d) * plain[0][i][j] + d * (1 - d) * plain[1][i][j] + (1 - d) * plain[2][i][j];
+      maxErr = Math.max(maxErr, Math.abs(got[i][j] - want));
+      moved = Math.max(moved, Math.abs(want - plain[2][i][j]));
+    }
+  }
+  assert.ok(maxErr < 1e-5, `averaged weights off the hand computation by ${maxErr}`);
+  assert.ok(moved > 1e-3, `the average should differ from the last weights (max difference ${moved})`);
+  averaged.dispose();
+  assert.equal(tf.memory().numTensors, before, 'tensors left after averaged training');
+
+  // Stopped after 5 batches of 16 and resumed: the same average, history and weights.
+  const small = { ...OPTS, maxEpochs: 4, ema: 0.8 };
+  // onEpoch's classifier is the averaged net the held-out images measured.
+  const held = heldOutSplit(train.labels, classifierConfig('tiny', 32, K).heldOutFraction, classifierConfig('tiny', 32, K).seed).heldOut;
+  const heldImages = subsetBytes(toBytes(train.x), held);
+  const heldLabels = Array.from(held, (i) => train.labels[i]);
+  const seen: [number, number][] = [];
+  const straight = await trainClassifier(train.x, train.labels, K, {
+    ...small, checkpointDir: join(tmp(), 'ema-a'), onEpoch: (r, current) => seen.push([r.heldOutAccuracy, current.accuracy(heldImages, heldLabels)]),
+  });
+  assert.equal(seen.length, small.maxEpochs);
+  for (const [recorded, measured] of seen) assert.equal(measured, recorded);
+  const dir = join(tmp(), 'ema-b');
+  let batches = 0;
+  await assert.rejects(trainClassifier(train.x, train.labels, K, { ...small, checkpointDir: dir, shouldStop: () => ++batches > 5 }), StoppedError);
+  const resumed = await trainClassifier(train.x, train.labels, K, { ...small, checkpointDir: dir });
+  assert.deepEqual(resumed.history, straight.history.map((h, i) => ({ ...h, ms: resumed.history[i].ms })));
+  assert.deepEqual(weightsOf(resumed), weightsOf(straight));
+  const noAverage = await trainClassifier(train.x, train.labels, K, { ...small, ema: 0 });
+  assert.notDeepEqual(weightsOf(noAverage), weightsOf(straight));
+  [straight, resumed, noAverage].forEach((c) => c.dispose());
   train.x.dispose();
 });
 

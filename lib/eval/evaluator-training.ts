@@ -22,7 +22,11 @@ export interface ClassifierTrainOptions extends Partial<ClassifierConfig> {
   preset?: ClassifierPreset;
   /** Checkpoint after every epoch here; a finished classifier found here is loaded, not retrained. */
   checkpointDir?: string;
-  onEpoch?(r: EpochRecord): void;
+  /**
+   * After each epoch: its record, and the classifier as the held-out images saw it (the averaged
+   * weights with cfg.ema), to measure it on other images; valid only during the call, not to dispose.
+   */
+  onEpoch?(r: EpochRecord, current: Classifier): void;
   log?(line: string): void;
   /** Polled between batches; true ends training with a StoppedError (the last epoch's checkpoint stays). */
   shouldStop?(): boolean;
@@ -162,9 +166,13 @@ export async function trainClassifier(
   let bestAcc = -Infinity;
   let bestLoss = Infinity;
   let augRng = new Rng(cfg.seed, 3);
+  const ema = cfg.ema ?? 0;
+  // The running average of every weight (Polyak averaging), when cfg.ema > 0.
+  let average: tf.Tensor[] | undefined = ema > 0 ? net.getWeights().map((t) => tf.clone(t)) : undefined;
   const cleanup = () => {
     opt.dispose();
     if (best) tf.dispose(best);
+    if (average) tf.dispose(average);
   };
 
   try {
@@ -183,6 +191,10 @@ export async function trainClassifier(
       // beta1^t, beta2^t as saved: setWeights recomputes them with pow(), off in the last bits.
       if (meta.adamPowers) setAdamPowers(opt, meta.adamPowers as [number, number]);
       best = readTensorFile(dir, 'best.bin', meta.best as tf.io.WeightsManifestEntry[]).map((t) => t.tensor);
+      if (average) {
+        tf.dispose(average);
+        average = readTensorFile(dir, 'average.bin', meta.average as tf.io.WeightsManifestEntry[]).map((t) => t.tensor);
+      }
       history = meta.history as EpochRecord[];
       bestEpoch = meta.bestEpoch as number;
       // JSON turns NaN / Infinity into null.
@@ -202,6 +214,7 @@ export async function trainClassifier(
         meta.optimizer = await optimizerFiles(files, opt);
         meta.adamPowers = await adamPowers(opt);
         meta.best = await addTensorFile(files, 'best.bin', best!.map((t, i) => ({ name: `w${i}`, tensor: t })));
+        if (average) meta.average = await addTensorFile(files, 'average.bin', average.map((t, i) => ({ name: `a${i}`, tensor: t })));
         meta.rng = rng.state();
         meta.augRng = augRng.state();
       }
@@ -240,9 +253,19 @@ export async function trainClassifier(
         correct += right;
         seen += idx.length;
         tf.dispose([x, y, loss, stats!]);
+        if (average) {
+          const previous = average;
+          const now = net.getWeights();
+          average = tf.tidy(() => previous.map((a, i) => tf.add(tf.mul(a, ema), tf.mul(now[i], 1 - ema))));
+          tf.dispose(previous);
+        }
         // Let signals and timers through between batches.
         await new Promise((r) => setImmediate(r));
       }
+      // The net measured and kept is the averaged one where there is an average: its weights go in
+      // for the held-out pass and the trained ones come back after it.
+      const trained = average ? net.getWeights().map((t) => tf.clone(t)) : undefined;
+      if (average) net.setWeights(average);
       let heldAcc = NaN;
       let heldLoss = NaN;
       if (split.heldOut.length) {
@@ -264,7 +287,11 @@ export async function trainClassifier(
         best = net.getWeights().map((t) => tf.clone(t));
       }
       log(`classifier epoch ${epoch + 1}/${cfg.maxEpochs}: loss ${rec.loss.toFixed(3)}, train acc ${(100 * rec.trainAccuracy).toFixed(1)}%, held-out acc ${(100 * heldAcc).toFixed(1)}%, loss ${heldLoss.toFixed(3)} (${(rec.ms / 1000).toFixed(1)} s)`);
-      onEpoch?.(rec);
+      onEpoch?.(rec, new Classifier(cfg, net));
+      if (trained) {
+        net.setWeights(trained);
+        tf.dispose(trained);
+      }
       await save(false);
     }
     net.setWeights(best!);
