@@ -266,10 +266,11 @@ export async function trainClassifier(
       // for the held-out pass and the trained ones come back after it.
       const trained = average ? net.getWeights().map((t) => tf.clone(t)) : undefined;
       if (average) net.setWeights(average);
+      const current = new Classifier(cfg, net);
       let heldAcc = NaN;
       let heldLoss = NaN;
       if (split.heldOut.length) {
-        const { probs, n: h } = new Classifier(cfg, net).predictAll(heldBatch);
+        const { probs, n: h } = current.predictAll(heldBatch);
         heldAcc = top1Accuracy({ data: probs, rows: h, cols: numClasses }, heldLabels);
         // Cross-entropy -mean log p(y_i | x_i), floored so one zero probability stays finite.
         heldLoss = -heldLabels.reduce((s, y, i) => s + Math.log(Math.max(probs[i * numClasses + y], 1e-12)), 0) / h;
@@ -287,7 +288,7 @@ export async function trainClassifier(
         best = net.getWeights().map((t) => tf.clone(t));
       }
       log(`classifier epoch ${epoch + 1}/${cfg.maxEpochs}: loss ${rec.loss.toFixed(3)}, train acc ${(100 * rec.trainAccuracy).toFixed(1)}%, held-out acc ${(100 * heldAcc).toFixed(1)}%, loss ${heldLoss.toFixed(3)} (${(rec.ms / 1000).toFixed(1)} s)`);
-      onEpoch?.(rec, new Classifier(cfg, net));
+      onEpoch?.(rec, current);
       if (trained) {
         net.setWeights(trained);
         tf.dispose(trained);
